@@ -1,0 +1,285 @@
+"""Plain NumPy kernels: the readable truth and the test oracle.
+
+Every function here has a twin of the same name and signature in ``cpu.py`` (Numba) and
+``cuda.py``.  These versions favour clarity: vectorised NumPy, no tricks beyond the ones
+needed to keep memory bounded (row blocks for pairwise kernels, state chunks for the
+2^n enumeration).  The compiled versions are tested against these.
+
+Conventions shared by all kernels:
+  * arrays come in as NumPy arrays of one floating dtype (float32 or float64); the output
+    has the input's dtype unless a docstring says otherwise;
+  * layouts are PyTorch's (conv input (N, C, H, W), weight (C_out, C, kh, kw));
+  * nothing here allocates an N x M x D pairwise temporary.
+"""
+import numpy as np
+
+# Largest temporary a blocked reference kernel may hold at once (bytes).  Each block
+# keeps a few (rows, N) arrays alive, so one of them gets a quarter of the 64 MB budget.
+_BLOCK_BYTES = 16 * 2**20
+
+
+def _rows_per_block(n_cols, itemsize=8):
+    """How many rows of an (rows, n_cols) temporary fit in the per-array budget."""
+    return max(1, _BLOCK_BYTES // max(1, n_cols * itemsize))
+
+
+# --------------------------------------------------------------------------- convolution
+# A convolution is a matrix product once every receptive field is laid out as a column
+# (im2col): out[n] = weight.reshape(C_out, -1) @ cols[n].  Its backward needs the adjoint
+# of that layout, col2im, which adds each column entry back to the pixel it was read from
+# (pixels read by several windows receive the sum).  Chellapilla et al. 2006.
+
+def conv_out_size(size, k, stride, padding, dilation=1):
+    """Output length of a convolution along one axis (PyTorch's formula)."""
+    return (size + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+
+
+def im2col2d(x, kh, kw, stride, padding):
+    """(N, C, H, W) -> (N, C*kh*kw, Ho*Wo); row c*kh*kw + i*kw + j holds tap (i, j) of
+    channel c, so ``weight.reshape(C_out, -1) @ cols`` is PyTorch's conv2d (a
+    cross-correlation) with zero padding."""
+    N, C, H, W = x.shape
+    Ho = conv_out_size(H, kh, stride, padding)
+    Wo = conv_out_size(W, kw, stride, padding)
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    cols = np.empty((N, C, kh, kw, Ho, Wo), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            # Tap (i, j) of output pixel (oh, ow) reads padded pixel (i + s*oh, j + s*ow).
+            cols[:, :, i, j] = xp[:, :, i:i + stride * (Ho - 1) + 1:stride,
+                                  j:j + stride * (Wo - 1) + 1:stride]
+    return cols.reshape(N, C * kh * kw, Ho * Wo)
+
+
+def col2im2d(cols, H, W, kh, kw, stride, padding):
+    """Adjoint of :func:`im2col2d`: (N, C*kh*kw, Ho*Wo) -> (N, C, H, W), summing the
+    entries of overlapping windows; entries that landed in the padding are dropped."""
+    N = cols.shape[0]
+    C = cols.shape[1] // (kh * kw)
+    Ho = conv_out_size(H, kh, stride, padding)
+    Wo = conv_out_size(W, kw, stride, padding)
+    cols = cols.reshape(N, C, kh, kw, Ho, Wo)
+    xp = np.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            # Same strided view as im2col2d, written with += (the transpose of a copy).
+            xp[:, :, i:i + stride * (Ho - 1) + 1:stride,
+               j:j + stride * (Wo - 1) + 1:stride] += cols[:, :, i, j]
+    return xp[:, :, padding:padding + H, padding:padding + W].copy()
+
+
+def im2col1d(x, k, stride, dilation, pad_left, pad_right):
+    """(N, C, L) -> (N, C*k, Lo); row c*k + j holds tap j (offset j*dilation) of channel c.
+    Unequal padding gives causal convolution (pad_left = dilation*(k-1), pad_right = 0):
+    output t then sees only inputs <= t, the WaveNet layout (van den Oord et al. 2016)."""
+    N, C, L = x.shape
+    Lo = (L + pad_left + pad_right - dilation * (k - 1) - 1) // stride + 1
+    xp = np.pad(x, ((0, 0), (0, 0), (pad_left, pad_right)))
+    cols = np.empty((N, C, k, Lo), dtype=x.dtype)
+    for j in range(k):
+        start = j * dilation
+        cols[:, :, j] = xp[:, :, start:start + stride * (Lo - 1) + 1:stride]
+    return cols.reshape(N, C * k, Lo)
+
+
+def col2im1d(cols, L, k, stride, dilation, pad_left, pad_right):
+    """Adjoint of :func:`im2col1d`: (N, C*k, Lo) -> (N, C, L), overlaps summed."""
+    N = cols.shape[0]
+    C = cols.shape[1] // k
+    Lo = cols.shape[2]
+    cols = cols.reshape(N, C, k, Lo)
+    xp = np.zeros((N, C, L + pad_left + pad_right), dtype=cols.dtype)
+    for j in range(k):
+        start = j * dilation
+        xp[:, :, start:start + stride * (Lo - 1) + 1:stride] += cols[:, :, j]
+    return xp[:, :, pad_left:pad_left + L].copy()
+
+
+# ------------------------------------------------------------- softmax and cross-entropy
+# -log softmax(z)_t = logsumexp(z) - z_t.  Shifting by max(z) before exp keeps every
+# exponent <= 0, so nothing overflows; the shift cancels exactly in the math.
+
+def xent_forward(logits, targets):
+    """Per-row cross-entropy of logits (N, V) against integer targets (N,).
+    Returns (loss, lse): lse_i = logsumexp_j logits_ij, loss_i = lse_i - logits[i, t_i].
+    lse is returned so the backward pass need not recompute it."""
+    m = logits.max(axis=1, keepdims=True)
+    lse = (m + np.log(np.exp(logits - m).sum(axis=1, keepdims=True)))[:, 0]
+    picked = logits[np.arange(logits.shape[0]), targets]
+    return lse - picked, lse
+
+
+def xent_backward(logits, targets, lse, g):
+    """d loss_i / d logits_ij = softmax(logits_i)_j - [j == t_i], scaled by the incoming
+    gradient g_i: the classic 'probabilities minus one-hot'."""
+    p = np.exp(logits - lse[:, None])
+    p[np.arange(logits.shape[0]), targets] -= 1
+    return (g[:, None] * p).astype(logits.dtype, copy=False)
+
+
+def causal_mask(T, S):
+    """Boolean (T, S), True where key s is hidden from query t: s > t + (S - T).
+    With S > T the first S - T keys are a prefix (cached context) every query sees."""
+    return np.arange(S)[None, :] > np.arange(T)[:, None] + (S - T)
+
+
+def softmax_lastaxis(x, causal):
+    """Softmax over the last axis of x (..., T, S), max-shifted.  With causal=True the
+    masked entries (see :func:`causal_mask`) get probability exactly 0: they are set to
+    -inf before the shift, and exp(-inf) = 0.  Every row keeps key 0, so no row is empty."""
+    if causal:
+        x = np.where(causal_mask(x.shape[-2], x.shape[-1]), -np.inf, x)
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return (e / e.sum(axis=-1, keepdims=True)).astype(x.dtype, copy=False)
+
+
+# ----------------------------------------------------------- Gaussian kernels on point sets
+# ||x - c||^2 = ||x||^2 + ||c||^2 - 2 x.c turns the pairwise distances of a row block into
+# one matrix product (BLAS) plus two broadcasts; rounding can make it slightly negative,
+# hence the clip.  Blocks of rows keep each (rows, N) temporary within _BLOCK_BYTES.
+
+def _sq_dists(a, b, bb):
+    """Squared distances (len(a), len(b)) through the Gram matrix, clipped at 0."""
+    d2 = (a * a).sum(axis=1)[:, None] + bb[None, :] - 2.0 * (a @ b.T)
+    return np.maximum(d2, 0.0, out=d2)
+
+
+def gauss_logsumexp(x, c, h):
+    """out_i = logsumexp_j(-||x_i - c_j||^2 / (2 h^2)) for x (M, D), c (N, D).
+    The KDE log-density (Parzen 1962) of x_i is out_i - log N - (D/2) log(2 pi h^2);
+    callers add those constants."""
+    M, N = x.shape[0], c.shape[0]
+    cc = (c * c).sum(axis=1)
+    out = np.empty(M, dtype=x.dtype)
+    step = _rows_per_block(N, x.itemsize)
+    for r0 in range(0, M, step):
+        a = -_sq_dists(x[r0:r0 + step], c, cc) / (2.0 * h * h)
+        m = a.max(axis=1, keepdims=True)
+        out[r0:r0 + step] = (m + np.log(np.exp(a - m).sum(axis=1, keepdims=True)))[:, 0]
+    return out
+
+
+def _gauss_kernel_sum(a, b, h, skip_diagonal):
+    """sum_ij exp(-||a_i - b_j||^2 / (2h^2)) in float64, by row blocks; with
+    skip_diagonal (a is b) the i == j terms are left out."""
+    bb = (b * b).sum(axis=1)
+    step = _rows_per_block(len(b), a.itemsize)
+    total = 0.0
+    for r0 in range(0, len(a), step):
+        k = np.exp(-_sq_dists(a[r0:r0 + step], b, bb) / (2.0 * h * h))
+        if skip_diagonal:
+            rows = np.arange(len(k))
+            k[rows, r0 + rows] = 0.0
+        total += float(k.sum(dtype=np.float64))
+    return total
+
+
+def mmd2(x, y, h):
+    """Unbiased MMD^2 between samples x (n, D) and y (m, D) with the Gaussian kernel
+    k(a, b) = exp(-||a - b||^2 / (2 h^2)) (Gretton et al. 2012, eq. 3):
+        1/(n(n-1)) sum_{i!=j} k(x_i, x_j) + 1/(m(m-1)) sum_{i!=j} k(y_i, y_j)
+        - 2/(nm) sum_{i,j} k(x_i, y_j).
+    Dropping the diagonal makes it unbiased (it can be slightly negative).  Needs n, m >= 2."""
+    n, m = len(x), len(y)
+    kxx = _gauss_kernel_sum(x, x, h, True) / (n * (n - 1))
+    kyy = _gauss_kernel_sum(y, y, h, True) / (m * (m - 1))
+    kxy = _gauss_kernel_sum(x, y, h, False) / (n * m)
+    return kxx + kyy - 2.0 * kxy
+
+
+# ---------------------------------------------------------------------------- optimizers
+
+def adam_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step, decoupled):
+    """One Adam step, in place on 1-D arrays p, m, v (Kingma & Ba 2015, Algorithm 1):
+        m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2
+        p <- p - lr * mhat / (sqrt(vhat) + eps),  mhat = m/(1-b1^t), vhat = v/(1-b2^t).
+    decoupled=False is Adam with L2: the gradient is g + wd*p.  decoupled=True is AdamW
+    (Loshchilov & Hutter 2019): p <- p (1 - lr*wd) first, and the gradient stays g, so the
+    decay is not rescaled by 1/sqrt(vhat).  The order matches torch.optim.AdamW."""
+    if weight_decay != 0.0:
+        if decoupled:
+            p *= 1.0 - lr * weight_decay
+        else:
+            g = g + weight_decay * p          # new array: the caller's grad is untouched
+    m *= beta1
+    m += (1.0 - beta1) * g
+    v *= beta2
+    v += (1.0 - beta2) * (g * g)
+    mhat = m / (1.0 - beta1 ** step)
+    vhat = v / (1.0 - beta2 ** step)
+    p -= lr * mhat / (np.sqrt(vhat) + eps)
+
+
+# ---------------------------------------------------------------------------- MCMC steps
+# For p(x) ∝ exp(-E(x)), the Langevin diffusion dx = -grad E dt + sqrt(2) dW discretised
+# with step eps/2 gives x' = x - (eps/2) grad E(x) + sqrt(eps) z (Isola L14, 'Energy-based
+# models — sampling'; Welling & Teh 2011 use the same parametrisation).
+
+def langevin_step(x, grad_e, noise, eps):
+    """Unadjusted Langevin step for a batch of chains x (B, D): new array."""
+    return (x - (eps / 2) * grad_e + np.sqrt(eps) * noise).astype(x.dtype, copy=False)
+
+
+def _log_q(b, a, grad_a, eps):
+    """log N(b; a - (eps/2) grad E(a), eps I) up to a constant that cancels in the ratio."""
+    diff = b - a + (eps / 2) * grad_a
+    return -(diff * diff).sum(axis=1) / (2 * eps)
+
+
+def mala_accept(x, gx, ex, y, gy, ey, log_u, eps):
+    """Metropolis-adjusted Langevin (Roberts & Tweedie 1996) accept/reject for a batch:
+        log alpha = (E(x) - E(y)) + log q(x | y) - log q(y | x),
+    q the Langevin proposal.  Accept where log u < log alpha.  The correction makes
+    exp(-E) exactly stationary, which the unadjusted step is not."""
+    log_alpha = (ex - ey) + _log_q(x, y, gy, eps) - _log_q(y, x, gx, eps)
+    accepted = log_u < log_alpha
+    return np.where(accepted[:, None], y, x), accepted
+
+
+# ------------------------------------------------------------ exact enumeration of 2^n states
+# A Boltzmann machine / Ising model over n binary units has E(x) = -1/2 x^T W x - b^T x and
+# Z = sum over all 2^n states of exp(-E).  For n <= 24 this sum is done exactly, which
+# gives the ground truth log Z that the lecture's 'gradient of log Z' needs (Isola L14).
+
+_STATE_CHUNK = 2**16
+
+
+def _states(start, stop, n, spin):
+    """Rows x for state indices start..stop-1: bit k of the index is unit k."""
+    idx = np.arange(start, stop, dtype=np.int64)
+    bits = ((idx[:, None] >> np.arange(n)) & 1).astype(np.float64)
+    return 2.0 * bits - 1.0 if spin else bits
+
+
+def _chunk_energies(W, b, start, stop, spin):
+    x = _states(start, stop, len(b), spin)
+    return -0.5 * ((x @ W) * x).sum(axis=1) - x @ b
+
+
+def quadratic_energies(W, b, spin):
+    """E(x) for every state x, float64 (2^n,), index s <-> bits of s (bit k = unit k);
+    spin=True maps bits {0, 1} to spins {-1, +1}.  Chunks of states keep the (chunk, n)
+    state matrix small."""
+    W = np.asarray(W, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    total = 1 << len(b)
+    out = np.empty(total, dtype=np.float64)
+    for s0 in range(0, total, _STATE_CHUNK):
+        s1 = min(total, s0 + _STATE_CHUNK)
+        out[s0:s1] = _chunk_energies(W, b, s0, s1, spin)
+    return out
+
+
+def quadratic_logz(W, b, spin):
+    """log Z = log sum_x exp(-E(x)) in float64, never holding all 2^n energies: a running
+    (max, sum) pair is rescaled whenever a chunk raises the max (streaming log-sum-exp)."""
+    W = np.asarray(W, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    total = 1 << len(b)
+    run_max, run_sum = -np.inf, 0.0
+    for s0 in range(0, total, _STATE_CHUNK):
+        a = -_chunk_energies(W, b, s0, min(total, s0 + _STATE_CHUNK), spin)
+        new_max = max(run_max, a.max())
+        run_sum = run_sum * np.exp(run_max - new_max) + np.exp(a - new_max).sum()
+        run_max = new_max
+    return float(run_max + np.log(run_sum))
