@@ -1,0 +1,585 @@
+"""The kernels of ``reference.py``, compiled for the CPU with Numba.
+
+Same names, same signatures, same results (up to summation order).  Read this file next
+to ``reference.py``: each public function is a thin wrapper that prepares arrays (one
+floating dtype, C-contiguous, output allocated) and launches one module-level
+``@njit(parallel=True, cache=True)`` kernel whose name starts with an underscore.
+
+Rules every kernel here follows (DESIGN.md, 'Numba rules'):
+  * no closures and no functions passed as arguments (they defeat the on-disk cache);
+  * inside ``prange`` each iteration writes only slots no other iteration writes: a
+    kernel parallel over (n, c) planes owns its planes, a reduction gives each row or
+    chunk its own partial result, and partials are combined after the loop;
+  * matrix products stay on BLAS (``np.matmul``) outside Numba; Numba does the loops
+    NumPy would run with big temporaries or in Python.
+Partial sums of floats are accumulated in float64 whatever the array dtype, so float32
+results stay close to the reference's.
+"""
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .reference import conv_out_size
+
+_FLOATS = (np.float32, np.float64)
+
+# Largest (rows, N) block of a Gram matrix the pairwise kernels hold at once (bytes).
+_BLOCK_BYTES = 16 * 2**20
+# Below this dimension a pairwise kernel computes ||x - c||^2 directly (3 flops per
+# coordinate, one pass); at or above it, a BLAS Gram matrix x @ c.T is cheaper.
+_DIRECT_MAX_DIM = 16
+
+
+def _float_array(a, dtype=None):
+    """C-contiguous array of one floating dtype (the given one, else a's own if it is
+    float32/float64, else float64): every distinct dtype/layout is another compile."""
+    a = np.asarray(a)
+    if dtype is None:
+        dtype = a.dtype if a.dtype in _FLOATS else np.float64
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def _first_valid(pad, offset, stride):
+    """Smallest output index o >= 0 with o*stride - pad + offset >= 0 (ceil division)."""
+    return max(0, -((offset - pad) // stride))
+
+
+def _check_targets(targets, V):
+    targets = np.ascontiguousarray(targets, dtype=np.int64)
+    if targets.size and (targets.min() < 0 or targets.max() >= V):
+        raise ValueError(f"targets must lie in [0, {V}); got values in "
+                         f"[{targets.min()}, {targets.max()}]")
+    return targets
+
+
+# --------------------------------------------------------------------------- convolution
+# One parallel iteration per (n, c) plane.  im2col reads plane (n, c) and writes the
+# kh*kw rows of channel c in cols[n]; col2im reads those rows and writes plane (n, c).
+# So no two iterations touch the same output slot, and col2im's overlapping windows are
+# summed by one thread, in a fixed order.  For each tap, the range of output positions
+# whose input falls inside the image is computed once, so the inner loop has no branch.
+
+@njit(parallel=True, cache=True)
+def _im2col2d(x, kh, kw, stride, padding, Ho, Wo, cols):
+    N, C, H, W = x.shape
+    for nc in prange(N * C):
+        n, c = nc // C, nc % C
+        for i in range(kh):
+            for j in range(kw):
+                row = (c * kh + i) * kw + j
+                cols[n, row, :] = 0
+                oh0 = max(0, -((i - padding) // stride))
+                oh1 = min(Ho, (H - 1 + padding - i) // stride + 1)
+                ow0 = max(0, -((j - padding) // stride))
+                ow1 = min(Wo, (W - 1 + padding - j) // stride + 1)
+                for oh in range(oh0, oh1):
+                    ih = oh * stride - padding + i
+                    base = oh * Wo
+                    for ow in range(ow0, ow1):
+                        cols[n, row, base + ow] = x[n, c, ih, ow * stride - padding + j]
+
+
+@njit(parallel=True, cache=True)
+def _col2im2d(cols, kh, kw, stride, padding, Ho, Wo, x):
+    N, C, H, W = x.shape
+    for nc in prange(N * C):
+        n, c = nc // C, nc % C
+        x[n, c] = 0
+        for i in range(kh):
+            for j in range(kw):
+                row = (c * kh + i) * kw + j
+                oh0 = max(0, -((i - padding) // stride))
+                oh1 = min(Ho, (H - 1 + padding - i) // stride + 1)
+                ow0 = max(0, -((j - padding) // stride))
+                ow1 = min(Wo, (W - 1 + padding - j) // stride + 1)
+                for oh in range(oh0, oh1):
+                    ih = oh * stride - padding + i
+                    base = oh * Wo
+                    for ow in range(ow0, ow1):
+                        x[n, c, ih, ow * stride - padding + j] += cols[n, row, base + ow]
+
+
+def im2col2d(x, kh, kw, stride, padding):
+    """(N, C, H, W) -> (N, C*kh*kw, Ho*Wo); see reference.im2col2d."""
+    x = _float_array(x)
+    N, C, H, W = x.shape
+    Ho, Wo = conv_out_size(H, kh, stride, padding), conv_out_size(W, kw, stride, padding)
+    cols = np.empty((N, C * kh * kw, Ho * Wo), dtype=x.dtype)
+    _im2col2d(x, kh, kw, stride, padding, Ho, Wo, cols)
+    return cols
+
+
+def col2im2d(cols, H, W, kh, kw, stride, padding):
+    """Adjoint of im2col2d: (N, C*kh*kw, Ho*Wo) -> (N, C, H, W); see reference.col2im2d."""
+    cols = _float_array(cols)
+    N, C = cols.shape[0], cols.shape[1] // (kh * kw)
+    Ho, Wo = conv_out_size(H, kh, stride, padding), conv_out_size(W, kw, stride, padding)
+    x = np.empty((N, C, H, W), dtype=cols.dtype)
+    _col2im2d(cols, kh, kw, stride, padding, Ho, Wo, x)
+    return x
+
+
+@njit(parallel=True, cache=True)
+def _im2col1d(x, k, stride, dilation, pad_left, Lo, cols):
+    N, C, L = x.shape
+    for nc in prange(N * C):
+        n, c = nc // C, nc % C
+        for j in range(k):
+            row = c * k + j
+            off = j * dilation
+            cols[n, row, :] = 0
+            o0 = max(0, -((off - pad_left) // stride))
+            o1 = min(Lo, (L - 1 + pad_left - off) // stride + 1)
+            for o in range(o0, o1):
+                cols[n, row, o] = x[n, c, o * stride - pad_left + off]
+
+
+@njit(parallel=True, cache=True)
+def _col2im1d(cols, k, stride, dilation, pad_left, Lo, x):
+    N, C, L = x.shape
+    for nc in prange(N * C):
+        n, c = nc // C, nc % C
+        x[n, c] = 0
+        for j in range(k):
+            row = c * k + j
+            off = j * dilation
+            o0 = max(0, -((off - pad_left) // stride))
+            o1 = min(Lo, (L - 1 + pad_left - off) // stride + 1)
+            for o in range(o0, o1):
+                x[n, c, o * stride - pad_left + off] += cols[n, row, o]
+
+
+def im2col1d(x, k, stride, dilation, pad_left, pad_right):
+    """(N, C, L) -> (N, C*k, Lo); see reference.im2col1d (causal: pad_right = 0)."""
+    x = _float_array(x)
+    N, C, L = x.shape
+    Lo = (L + pad_left + pad_right - dilation * (k - 1) - 1) // stride + 1
+    cols = np.empty((N, C * k, Lo), dtype=x.dtype)
+    _im2col1d(x, k, stride, dilation, pad_left, Lo, cols)
+    return cols
+
+
+def col2im1d(cols, L, k, stride, dilation, pad_left, pad_right):
+    """Adjoint of im2col1d: (N, C*k, Lo) -> (N, C, L); see reference.col2im1d."""
+    cols = _float_array(cols)
+    N, C, Lo = cols.shape[0], cols.shape[1] // k, cols.shape[2]
+    x = np.empty((N, C, L), dtype=cols.dtype)
+    _col2im1d(cols, k, stride, dilation, pad_left, Lo, x)
+    return x
+
+
+# ------------------------------------------------------------- softmax and cross-entropy
+# Online log-sum-exp (Milakov & Gimelshein 2018): one sweep over a row keeps a running
+# max m and a running sum s of exp(z - m); when an entry beats m, s is rescaled by
+# exp(m_old - m_new).  Each entry costs one exp, and no (N, V) temporary exists.
+
+@njit(parallel=True, cache=True)
+def _xent_forward(logits, targets, loss, lse):
+    N, V = logits.shape
+    for i in prange(N):
+        m = logits[i, 0]
+        s = 0.0
+        for j in range(V):
+            z = logits[i, j]
+            if z > m:
+                s = s * math.exp(m - z) + 1.0
+                m = z
+            else:
+                s += math.exp(z - m)
+        lse[i] = m + math.log(s)
+        loss[i] = lse[i] - logits[i, targets[i]]
+
+
+@njit(parallel=True, cache=True)
+def _xent_backward(logits, targets, lse, g, dlogits):
+    N, V = logits.shape
+    for i in prange(N):
+        gi, li = g[i], lse[i]
+        for j in range(V):
+            dlogits[i, j] = gi * math.exp(logits[i, j] - li)
+        dlogits[i, targets[i]] -= gi
+
+
+def xent_forward(logits, targets):
+    """(loss (N,), lse (N,)) for logits (N, V); see reference.xent_forward."""
+    logits = _float_array(logits)
+    targets = _check_targets(targets, logits.shape[1])
+    loss = np.empty(logits.shape[0], dtype=logits.dtype)
+    lse = np.empty_like(loss)
+    _xent_forward(logits, targets, loss, lse)
+    return loss, lse
+
+
+def xent_backward(logits, targets, lse, g):
+    """dlogits = g_i (softmax_i - onehot(t_i)); see reference.xent_backward."""
+    logits = _float_array(logits)
+    targets = _check_targets(targets, logits.shape[1])
+    lse = _float_array(lse, logits.dtype)
+    g = _float_array(g, logits.dtype)
+    dlogits = np.empty_like(logits)
+    _xent_backward(logits, targets, lse, g, dlogits)
+    return dlogits
+
+
+@njit(parallel=True, cache=True)
+def _softmax_rows(x, causal, out):
+    R, T, S = x.shape
+    for rt in prange(R * T):
+        r, t = rt // T, rt % T
+        # Keys visible to query t: s <= t + (S - T) under the causal mask, else all.
+        n = min(S, t + S - T + 1) if causal else S
+        m = x[r, t, 0]
+        for s in range(1, n):
+            m = max(m, x[r, t, s])
+        total = 0.0
+        for s in range(n):
+            e = math.exp(x[r, t, s] - m)
+            out[r, t, s] = e
+            total += e
+        inv = 1.0 / total
+        for s in range(n):
+            out[r, t, s] *= inv
+        for s in range(n, S):
+            out[r, t, s] = 0
+
+
+def softmax_lastaxis(x, causal):
+    """Softmax over the last axis of x (..., T, S), causal mask optional; see
+    reference.softmax_lastaxis.  Leading axes are flattened into one batch axis."""
+    x = _float_array(x)
+    shape = x.shape
+    x3 = x.reshape((-1,) + shape[-2:])
+    out = np.empty_like(x3)
+    _softmax_rows(x3, bool(causal), out)
+    return out.reshape(shape)
+
+
+# ----------------------------------------------------------- Gaussian kernels on point sets
+# Two ways to get ||x_i - c_j||^2, both streaming over j with an online log-sum-exp:
+#   direct (D < _DIRECT_MAX_DIM): sum_k (x_ik - c_jk)^2, exact and one pass;
+#   Gram (larger D): ||x_i||^2 + ||c_j||^2 - 2 G_ij with G = x_block @ c.T from BLAS,
+#   clipped at 0; the block of rows bounds G to _BLOCK_BYTES.
+# Both are parallel over rows of x; each row owns its output slot.
+
+@njit(parallel=True, cache=True)
+def _lse_direct(x, c, scale, out):
+    M, D = x.shape
+    N = c.shape[0]
+    for i in prange(M):
+        m = -np.inf
+        s = 0.0
+        for j in range(N):
+            d2 = 0.0
+            for k in range(D):
+                diff = float(x[i, k]) - float(c[j, k])
+                d2 += diff * diff
+            a = -d2 * scale
+            if a > m:
+                s = s * math.exp(m - a) + 1.0
+                m = a
+            else:
+                s += math.exp(a - m)
+        out[i] = m + math.log(s)
+
+
+@njit(parallel=True, cache=True)
+def _lse_gram(G, xx, cc, scale, out):
+    M, N = G.shape
+    for i in prange(M):
+        m = -np.inf
+        s = 0.0
+        for j in range(N):
+            a = -max(xx[i] + cc[j] - 2.0 * G[i, j], 0.0) * scale
+            if a > m:
+                s = s * math.exp(m - a) + 1.0
+                m = a
+            else:
+                s += math.exp(a - m)
+        out[i] = m + math.log(s)
+
+
+@njit(parallel=True, cache=True)
+def _ksum_direct(a, b, scale, skip_diagonal, out):
+    """out[i] = sum_j exp(-||a_i - b_j||^2 * scale), without j == i if skip_diagonal."""
+    M, D = a.shape
+    N = b.shape[0]
+    for i in prange(M):
+        s = 0.0
+        for j in range(N):
+            if skip_diagonal and j == i:
+                continue
+            d2 = 0.0
+            for k in range(D):
+                diff = float(a[i, k]) - float(b[j, k])
+                d2 += diff * diff
+            s += math.exp(-d2 * scale)
+        out[i] = s
+
+
+@njit(parallel=True, cache=True)
+def _ksum_gram(G, aa, bb, scale, skip_diagonal, row0, out):
+    """As _ksum_direct, with the squared distance read from a Gram block whose row i is
+    row row0 + i of a (so the diagonal is j == row0 + i)."""
+    M, N = G.shape
+    for i in prange(M):
+        s = 0.0
+        for j in range(N):
+            if skip_diagonal and j == row0 + i:
+                continue
+            s += math.exp(-max(aa[i] + bb[j] - 2.0 * G[i, j], 0.0) * scale)
+        out[i] = s
+
+
+def _row_norms(a):
+    return np.einsum("ij,ij->i", a, a, dtype=np.float64)
+
+
+def gauss_logsumexp(x, c, h):
+    """out_i = logsumexp_j(-||x_i - c_j||^2 / (2 h^2)); see reference.gauss_logsumexp."""
+    x = _float_array(x)
+    c = _float_array(c, x.dtype)
+    scale = 1.0 / (2.0 * float(h) ** 2)
+    out = np.empty(x.shape[0], dtype=np.float64)
+    if x.shape[1] < _DIRECT_MAX_DIM:
+        _lse_direct(x, c, scale, out)
+    else:
+        cc, xx = _row_norms(c), _row_norms(x)
+        step = max(1, _BLOCK_BYTES // (c.shape[0] * x.itemsize))
+        for r0 in range(0, x.shape[0], step):
+            G = np.matmul(x[r0:r0 + step], c.T)
+            _lse_gram(G, xx[r0:r0 + step], cc, scale, out[r0:r0 + step])
+    return out.astype(x.dtype)
+
+
+def _gauss_kernel_sum(a, b, scale, skip_diagonal):
+    """sum_ij exp(-||a_i - b_j||^2 * scale) in float64 (i != j when skip_diagonal):
+    per-row partial sums from the kernel, added up after it returns."""
+    rows = np.empty(a.shape[0], dtype=np.float64)
+    if a.shape[1] < _DIRECT_MAX_DIM:
+        _ksum_direct(a, b, scale, skip_diagonal, rows)
+    else:
+        aa, bb = _row_norms(a), _row_norms(b)
+        step = max(1, _BLOCK_BYTES // (b.shape[0] * a.itemsize))
+        for r0 in range(0, a.shape[0], step):
+            _ksum_gram(np.matmul(a[r0:r0 + step], b.T), aa[r0:r0 + step], bb, scale,
+                       skip_diagonal, r0, rows[r0:r0 + step])
+    return float(rows.sum())
+
+
+def mmd2(x, y, h):
+    """Unbiased MMD^2 with a Gaussian kernel (Gretton et al. 2012, eq. 3); see
+    reference.mmd2."""
+    x = _float_array(x)
+    y = _float_array(y, x.dtype)
+    n, m = x.shape[0], y.shape[0]
+    scale = 1.0 / (2.0 * float(h) ** 2)
+    kxx = _gauss_kernel_sum(x, x, scale, True) / (n * (n - 1))
+    kyy = _gauss_kernel_sum(y, y, scale, True) / (m * (m - 1))
+    kxy = _gauss_kernel_sum(x, y, scale, False) / (n * m)
+    return kxx + kyy - 2.0 * kxy
+
+
+# ---------------------------------------------------------------------------- optimizers
+
+@njit(parallel=True, cache=True)
+def _adam(p, g, m, v, lr, beta1, beta2, eps, weight_decay, bc1, bc2, decoupled):
+    shrink = 1.0 - lr * weight_decay
+    for i in prange(p.shape[0]):
+        gi = float(g[i])
+        pi = float(p[i])
+        if decoupled:
+            pi *= shrink
+        else:
+            gi += weight_decay * pi
+        mi = beta1 * m[i] + (1.0 - beta1) * gi
+        vi = beta2 * v[i] + (1.0 - beta2) * gi * gi
+        m[i] = mi
+        v[i] = vi
+        p[i] = pi - lr * (mi / bc1) / (math.sqrt(vi / bc2) + eps)
+
+
+def adam_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step, decoupled):
+    """Fused Adam / AdamW step, in place: one read and one write of p, m, v per element
+    instead of NumPy's dozen array passes; see reference.adam_update for the math."""
+    for name, a in (("p", p), ("m", m), ("v", v)):
+        if a.ndim != 1 or not a.flags.c_contiguous or a.dtype != p.dtype:
+            raise ValueError(f"adam_update updates {name} in place: it must be 1-D, "
+                             f"C-contiguous and of p's dtype {p.dtype}; got ndim={a.ndim}, "
+                             f"contiguous={a.flags.c_contiguous}, dtype={a.dtype}")
+    g = _float_array(g, p.dtype)
+    _adam(p, g, m, v, float(lr), float(beta1), float(beta2), float(eps),
+          float(weight_decay), 1.0 - float(beta1) ** step, 1.0 - float(beta2) ** step,
+          bool(decoupled))
+
+
+# ---------------------------------------------------------------------------- MCMC steps
+
+@njit(parallel=True, cache=True)
+def _langevin(x, grad_e, noise, eps, out):
+    half, root = 0.5 * eps, math.sqrt(eps)
+    B, D = x.shape
+    for b in prange(B):
+        for k in range(D):
+            out[b, k] = x[b, k] - half * grad_e[b, k] + root * noise[b, k]
+
+
+def langevin_step(x, grad_e, noise, eps):
+    """x - (eps/2) grad E + sqrt(eps) noise for a batch (B, D); see reference."""
+    x = _float_array(x)
+    grad_e, noise = _float_array(grad_e, x.dtype), _float_array(noise, x.dtype)
+    x2 = x.reshape(x.shape[0], -1) if x.ndim else x.reshape(1, 1)
+    out = np.empty_like(x2)
+    _langevin(x2, grad_e.reshape(x2.shape), noise.reshape(x2.shape), float(eps), out)
+    return out.reshape(x.shape)
+
+
+@njit(parallel=True, cache=True)
+def _mala(x, gx, ex, y, gy, ey, log_u, eps, x_new, accepted):
+    B, D = x.shape
+    half = 0.5 * eps
+    for b in prange(B):
+        # ||x - (y - (eps/2) gy)||^2 and ||y - (x - (eps/2) gx)||^2: the two proposal
+        # log-densities, whose shared constant cancels in the ratio.
+        back = 0.0
+        fwd = 0.0
+        for k in range(D):
+            r = float(x[b, k]) - float(y[b, k]) + half * gy[b, k]
+            back += r * r
+            r = float(y[b, k]) - float(x[b, k]) + half * gx[b, k]
+            fwd += r * r
+        log_alpha = (ex[b] - ey[b]) + (fwd - back) / (2.0 * eps)
+        accepted[b] = log_u[b] < log_alpha
+        if accepted[b]:
+            x_new[b] = y[b]
+        else:
+            x_new[b] = x[b]
+
+
+def mala_accept(x, gx, ex, y, gy, ey, log_u, eps):
+    """MALA accept/reject for a batch (Roberts & Tweedie 1996); see reference.mala_accept.
+    The (B,) energies and log-uniforms are taken in float64."""
+    x = _float_array(x)
+    gx, y, gy = (_float_array(a, x.dtype) for a in (gx, y, gy))
+    ex, ey, log_u = (_float_array(a, np.float64) for a in (ex, ey, log_u))
+    x_new = np.empty_like(x)
+    accepted = np.empty(x.shape[0], dtype=np.bool_)
+    _mala(x, gx, ex, y, gy, ey, log_u, float(eps), x_new, accepted)
+    return x_new, accepted
+
+
+# ------------------------------------------------------------ exact enumeration of 2^n states
+# The states are split by their high bits into chunks, one parallel iteration each.  A
+# chunk walks its 2^L low-bit states in Gray-code order (Gray 1953), so consecutive states
+# differ in one unit k and the energy changes by (W symmetric, d the change of x_k)
+#     dE = -d (W x)_k - (1/2) W_kk d^2 - b_k d,
+# after which the field W x gains d W[k, :].  That is O(n) per state instead of O(n^2).
+# Each chunk starts from a freshly computed energy, so rounding drift is bounded by one
+# chunk's 2^L steps.  W is symmetrised first (x^T W x only sees (W + W^T)/2).
+
+_LOW_BITS_MIN_CHUNKS = 8     # at most 2^8 = 256 chunks: plenty for load balance
+
+
+@njit(cache=True)
+def _chunk_start(W, b, spin, state, x, field):
+    """Unit values x and field W x of a state index; returns its energy."""
+    n = b.shape[0]
+    for k in range(n):
+        bit = (state >> k) & 1
+        x[k] = 2.0 * bit - 1.0 if spin else float(bit)
+    energy = 0.0
+    for k in range(n):
+        f = 0.0
+        for l in range(n):
+            f += W[k, l] * x[l]
+        field[k] = f
+        energy -= 0.5 * x[k] * f + b[k] * x[k]
+    return energy
+
+
+@njit(cache=True)
+def _flip(W, b, spin, k, x, field, energy):
+    """Flip unit k in place (x and field updated); returns the new energy."""
+    n = b.shape[0]
+    new = -x[k] if spin else 1.0 - x[k]
+    d = new - x[k]
+    energy -= d * field[k] + 0.5 * W[k, k] * d * d + b[k] * d
+    x[k] = new
+    for l in range(n):
+        field[l] += d * W[k, l]
+    return energy
+
+
+@njit(cache=True)
+def _trailing_zeros(i):
+    k = 0
+    while (i >> k) & 1 == 0:
+        k += 1
+    return k
+
+
+@njit(parallel=True, cache=True)
+def _quadratic_energies(W, b, spin, low_bits, out):
+    n = b.shape[0]
+    n_chunks = 1 << (n - low_bits)
+    for chunk in prange(n_chunks):
+        x = np.empty(n)
+        field = np.empty(n)
+        base = chunk << low_bits
+        energy = _chunk_start(W, b, spin, base, x, field)
+        out[base] = energy
+        for i in range(1, 1 << low_bits):
+            energy = _flip(W, b, spin, _trailing_zeros(i), x, field, energy)
+            out[base | (i ^ (i >> 1))] = energy
+
+
+@njit(parallel=True, cache=True)
+def _quadratic_logz_chunks(W, b, spin, low_bits, chunk_max, chunk_sum):
+    n = b.shape[0]
+    for chunk in prange(chunk_max.shape[0]):
+        x = np.empty(n)
+        field = np.empty(n)
+        m = -_chunk_start(W, b, spin, chunk << low_bits, x, field)
+        s = 1.0
+        energy = -m
+        for i in range(1, 1 << low_bits):
+            energy = _flip(W, b, spin, _trailing_zeros(i), x, field, energy)
+            a = -energy
+            if a > m:
+                s = s * math.exp(m - a) + 1.0
+                m = a
+            else:
+                s += math.exp(a - m)
+        chunk_max[chunk] = m
+        chunk_sum[chunk] = s
+
+
+def _quadratic_args(W, b):
+    b = _float_array(b, np.float64).reshape(-1)
+    n = b.shape[0]
+    if n > 30:
+        raise ValueError(f"exact enumeration needs n <= 30 units (2^n states); got n={n}")
+    W = _float_array(W, np.float64)
+    if W.shape != (n, n):
+        raise ValueError(f"W must have shape ({n}, {n}) to match b; got {W.shape}")
+    return np.ascontiguousarray(0.5 * (W + W.T)), b, n, max(0, n - _LOW_BITS_MIN_CHUNKS)
+
+
+def quadratic_energies(W, b, spin):
+    """E(x) = -1/2 x^T W x - b^T x for all 2^n states, float64; see reference."""
+    W, b, n, low_bits = _quadratic_args(W, b)
+    out = np.empty(1 << n, dtype=np.float64)
+    _quadratic_energies(W, b, bool(spin), low_bits, out)
+    return out
+
+
+def quadratic_logz(W, b, spin):
+    """log sum_x exp(-E(x)) without storing the energies: each chunk keeps a private
+    running (max, sum), and the chunks are combined after the parallel loop."""
+    W, b, n, low_bits = _quadratic_args(W, b)
+    n_chunks = 1 << (n - low_bits)
+    chunk_max = np.empty(n_chunks)
+    chunk_sum = np.empty(n_chunks)
+    _quadratic_logz_chunks(W, b, bool(spin), low_bits, chunk_max, chunk_sum)
+    top = chunk_max.max()
+    return float(top + np.log(np.sum(chunk_sum * np.exp(chunk_max - top))))
