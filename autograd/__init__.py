@@ -1,0 +1,34 @@
+"""autograd: a tiny reverse-mode automatic differentiation engine on NumPy.
+
+Knows nothing of generative models. The names follow PyTorch so that what a reader
+learns here carries over: ``Tensor``, ``backward``, ``grad``, ``no_grad``,
+``autograd.functional`` (as ``F``), ``autograd.nn``, ``autograd.optim``.
+"""
+import importlib
+
+from .tensor import (Tensor, detect_anomaly, enable_grad, grad, is_grad_enabled,  # noqa: F401
+                     no_grad)
+from .gradcheck import gradcheck  # noqa: F401
+from . import functional  # noqa: F401
+
+__all__ = ["Tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
+           "gradcheck", "functional", "nn", "optim", "zeros", "ones"]
+
+
+def zeros(*shape, dtype="float32", requires_grad=False):
+    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    import numpy as np
+    return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad)
+
+
+def ones(*shape, dtype="float32", requires_grad=False):
+    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    import numpy as np
+    return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
+
+
+def __getattr__(name):
+    # nn and optim load on first use: `import autograd` stays light.
+    if name in ("nn", "optim"):
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'autograd' has no attribute {name!r}")

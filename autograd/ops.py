@@ -1,0 +1,358 @@
+"""Every primitive: a forward on arrays and the vector-Jacobian product of each input.
+
+One entry per primitive. The forward computes on the backend arrays; each VJP maps the
+upstream gradient ``g`` (a Tensor shaped like the output ``ans``) to the gradient of one
+input, written with Tensor operations so that it can itself be differentiated
+(``grad(..., create_graph=True)``). Everything else in the engine (functional.py, nn.py)
+is built from these.
+
+The calculus is the usual table (see any calculus text; HIPS autograd's numpy_vjps.py
+lays out the same table). Broadcasting is undone in one place, :func:`unbroadcast`.
+"""
+import numpy as np
+from scipy import special
+
+from . import backend
+from .tensor import Tensor, _state
+
+
+class Primitive:
+    """A differentiable operation: ``forward(*arrays, **kw)`` plus one VJP per input.
+
+    ``vjps[i](g, ans, *inputs, **kw)`` returns the gradient for input ``i``. Variadic
+    primitives (concatenate) give ``vjp_of(i)`` instead. ``has_aux`` forwards return
+    ``(out, aux)``; ``aux`` is handed to the VJPs as the keyword ``aux`` (the fused
+    cross-entropy keeps its log-sum-exp this way rather than computing it twice).
+    """
+    __slots__ = ("name", "forward", "vjps", "vjp_of", "has_aux", "broadcasts")
+
+    def __init__(self, name, forward, vjps=(), vjp_of=None, has_aux=False, broadcasts=False):
+        self.name, self.forward, self.vjps = name, forward, tuple(vjps)
+        self.vjp_of, self.has_aux, self.broadcasts = vjp_of, has_aux, broadcasts
+
+    def vjp(self, i):
+        return self.vjp_of(i) if self.vjp_of is not None else self.vjps[i]
+
+    def __call__(self, *args, **kw):
+        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        try:
+            out = self.forward(*arrays, **kw)
+        except ValueError as e:
+            if not self.broadcasts:
+                raise
+            shapes = " and ".join(str(np.shape(a)) for a in arrays)
+            raise ValueError(f"{self.name}: incompatible shapes {shapes}") from e
+        if self.has_aux:
+            out, aux = out
+            kw = dict(kw, aux=aux)
+        if _state.anomaly and not np.all(np.isfinite(out)):
+            raise FloatingPointError(f"{self.name} produced NaN or Inf")
+        if _state.grad_enabled:
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    return Tensor._wrap(out, (self, args, kw))
+        return Tensor._wrap(out)
+
+    def __repr__(self):
+        return f"<primitive {self.name}>"
+
+
+REGISTRY = {}
+
+
+def primitive(name, forward, *vjps, **options):
+    """Define and register a primitive (the one registry of the engine)."""
+    p = Primitive(name, forward, vjps, **options)
+    REGISTRY[name] = p
+    return p
+
+
+def unbroadcast(g, shape):
+    """Sum ``g`` back to ``shape``: the adjoint of NumPy broadcasting.
+
+    A broadcast input was used once for every copy, so its gradient is the sum over the
+    copies: over the leading axes it lacks and over the axes where it had size 1.
+    """
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
+                                      if s == 1 and g.shape[lead + i] != 1)
+    if axes:
+        g = sum(g, axis=axes, keepdims=True)
+    return reshape(g, shape=shape)
+
+
+def _shape(x):
+    return x.shape if isinstance(x, Tensor) else np.shape(x)
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+# -- arithmetic: d(x+y) = dx + dy, d(xy) = y dx + x dy, d(x/y) = dx/y - x dy/y^2 --------
+add = primitive("add", np.add,
+                lambda g, ans, x, y: unbroadcast(g, _shape(x)),
+                lambda g, ans, x, y: unbroadcast(g, _shape(y)), broadcasts=True)
+sub = primitive("sub", np.subtract,
+                lambda g, ans, x, y: unbroadcast(g, _shape(x)),
+                lambda g, ans, x, y: unbroadcast(-g, _shape(y)), broadcasts=True)
+mul = primitive("mul", np.multiply,
+                lambda g, ans, x, y: unbroadcast(g * y, _shape(x)),
+                lambda g, ans, x, y: unbroadcast(g * x, _shape(y)), broadcasts=True)
+div = primitive("div", np.divide,
+                lambda g, ans, x, y: unbroadcast(g / y, _shape(x)),
+                lambda g, ans, x, y: unbroadcast(-g * ans / y, _shape(y)), broadcasts=True)
+neg = primitive("neg", np.negative, lambda g, ans, x: -g)
+
+
+def _pow_vjp_base(g, ans, x, y):
+    # d x^y / dx = y x^(y-1)
+    return unbroadcast(g * y * x ** (y - 1), _shape(x))
+
+
+def _pow_vjp_exponent(g, ans, x, y):
+    # d x^y / dy = x^y log x, taken as 0 where x == 0 (the limit for y > 0)
+    xd = _data(x)
+    safe = where(xd > 0, x, 1.0) if isinstance(x, Tensor) else np.where(xd > 0, xd, 1.0)
+    return unbroadcast(g * ans * log(safe), _shape(y))
+
+
+power = primitive("power", np.power, _pow_vjp_base, _pow_vjp_exponent, broadcasts=True)
+
+
+def _matmul_forward(x, y):
+    if np.ndim(x) < 2 or np.ndim(y) < 2:
+        raise ValueError("matmul primitive takes arrays of 2 or more dimensions")
+    if x.shape[-1] != y.shape[-2]:
+        raise ValueError(f"inner dimensions {x.shape[-1]} and {y.shape[-2]} differ")
+    return np.matmul(x, y)
+
+
+# d(XY) = dX Y + X dY  =>  X-bar = G Y^T,  Y-bar = X^T G  (summed over broadcast batches)
+_matmul2 = primitive("matmul", _matmul_forward,
+                     lambda g, ans, x, y: unbroadcast(g @ y.mT, x.shape),
+                     lambda g, ans, x, y: unbroadcast(x.mT @ g, y.shape), broadcasts=True)
+
+
+def matmul(x, y):
+    """Matrix product with NumPy's rules for 1-D operands (a vector is a row on the left,
+    a column on the right), reduced to the 2-D-or-more primitive by reshapes."""
+    x = x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
+    y = y if isinstance(y, Tensor) else Tensor._wrap(np.asarray(y))
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"matmul: incompatible shapes {x.shape} and {y.shape} "
+                         "(scalars have no matrix product; use *)")
+    if x.ndim >= 2 and y.ndim >= 2:
+        return _matmul2(x, y)
+    xv, yv = x.ndim == 1, y.ndim == 1
+    x2 = x.reshape(1, -1) if xv else x
+    y2 = y.reshape(-1, 1) if yv else y
+    if x2.shape[-1] != y2.shape[-2]:
+        raise ValueError(f"matmul: incompatible shapes {x.shape} and {y.shape}")
+    out = _matmul2(x2, y2)
+    shape = out.shape
+    if yv:
+        shape = shape[:-1]
+    if xv:
+        shape = shape[:-2] + shape[-1:] if not yv else shape[:-1]
+    return out.reshape(shape)
+
+
+# -- elementwise functions: the derivative table -------------------------------------
+exp = primitive("exp", np.exp, lambda g, ans, x: g * ans)                    # e^x
+log = primitive("log", np.log, lambda g, ans, x: g / x)                      # 1/x
+log1p = primitive("log1p", np.log1p, lambda g, ans, x: g / (1.0 + x))        # 1/(1+x)
+sqrt = primitive("sqrt", np.sqrt, lambda g, ans, x: g * 0.5 / ans)           # 1/(2 sqrt x)
+tanh = primitive("tanh", np.tanh, lambda g, ans, x: g * (1.0 - ans * ans))   # 1 - tanh^2
+sigmoid = primitive("sigmoid", special.expit,
+                    lambda g, ans, x: g * ans * (1.0 - ans))                 # s (1 - s)
+sin = primitive("sin", np.sin, lambda g, ans, x: g * cos(x))
+cos = primitive("cos", np.cos, lambda g, ans, x: -g * sin(x))
+erf = primitive("erf", special.erf,                                          # 2/sqrt(pi) e^-x^2
+                lambda g, ans, x: g * (2.0 / np.sqrt(np.pi)) * exp(-(x * x)))
+# Piecewise-linear functions: the derivative is a constant mask, so second derivatives
+# are zero, as they should be almost everywhere.
+relu = primitive("relu", lambda x: np.maximum(x, 0),
+                 lambda g, ans, x: g * (x.data > 0).astype(x.dtype))
+abs = primitive("abs", np.abs, lambda g, ans, x: g * np.sign(x.data).astype(x.dtype))
+cast = primitive("cast", lambda x, dtype: x.astype(dtype),
+                 lambda g, ans, x, dtype: cast(g, dtype=x.dtype))
+
+
+def _tie_weights(x, y):
+    """Share of the gradient that goes to x in max(x, y): 1, 0, or 1/2 on a tie."""
+    return (x > y) + 0.5 * (x == y)
+
+
+maximum = primitive(
+    "maximum", np.maximum,
+    lambda g, ans, x, y: unbroadcast(g * _tie_weights(_data(x), _data(y)).astype(g.dtype), _shape(x)),
+    lambda g, ans, x, y: unbroadcast(g * _tie_weights(_data(y), _data(x)).astype(g.dtype), _shape(y)),
+    broadcasts=True)
+minimum = primitive(
+    "minimum", np.minimum,
+    lambda g, ans, x, y: unbroadcast(g * _tie_weights(_data(y), _data(x)).astype(g.dtype), _shape(x)),
+    lambda g, ans, x, y: unbroadcast(g * _tie_weights(_data(x), _data(y)).astype(g.dtype), _shape(y)),
+    broadcasts=True)
+
+
+def _where_forward(cond, x, y):
+    return np.where(cond, x, y)
+
+
+where = primitive(
+    "where", _where_forward,
+    None,
+    lambda g, ans, c, x, y: unbroadcast(g * np.asarray(_data(c), dtype=bool).astype(g.dtype), _shape(x)),
+    lambda g, ans, c, x, y: unbroadcast(g * (~np.asarray(_data(c), dtype=bool)).astype(g.dtype), _shape(y)),
+    broadcasts=True)
+
+
+# -- reductions ----------------------------------------------------------------------
+def _keepdims_shape(shape, axis):
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in np.atleast_1d(axis)}
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def _sum_vjp(g, ans, x, axis=None, keepdims=False):
+    # every input element contributed once: the gradient is g copied back out
+    return broadcast_to(g.reshape(_keepdims_shape(x.shape, axis)), shape=x.shape)
+
+
+sum = primitive("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+                _sum_vjp)
+
+
+def _max_vjp(g, ans, x, axis=None, keepdims=False):
+    # The gradient goes to the arg-max; ties split it evenly, so the VJP stays the
+    # average of the one-sided derivatives (HIPS autograd does the same).
+    kshape = _keepdims_shape(x.shape, axis)
+    hit = (x.data == ans.data.reshape(kshape))
+    share = (hit / hit.sum(axis=axis, keepdims=True)).astype(x.dtype)
+    return broadcast_to(g.reshape(kshape), shape=x.shape) * share
+
+
+max = primitive("max", lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
+                _max_vjp)
+broadcast_to = primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+                         lambda g, ans, x, shape: unbroadcast(g, x.shape), broadcasts=True)
+
+
+# -- shapes and indexing -------------------------------------------------------------
+reshape = primitive("reshape", lambda x, shape: np.reshape(x, shape),
+                    lambda g, ans, x, shape: reshape(g, shape=x.shape))
+transpose = primitive("transpose", lambda x, axes: np.transpose(x, axes),
+                      lambda g, ans, x, axes: transpose(g, axes=tuple(np.argsort(axes))))
+
+
+def _plain_index(index):
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index.data if isinstance(index, Tensor) else index
+
+
+def _has_array_index(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(i, (np.ndarray, list)) for i in items)
+
+
+def _unindex_forward(g, index, shape):
+    out = np.zeros(shape, dtype=g.dtype)
+    if _has_array_index(index):
+        np.add.at(out, index, g)     # repeated indices each add their share
+    else:
+        out[index] = g               # basic indexing never repeats an element
+    return out
+
+
+# x[i] and its adjoint, the scatter-add of g into zeros of x's shape.
+_getitem = primitive("getitem", lambda x, index: x[index],
+                     lambda g, ans, x, index: unindex(g, index=index, shape=x.shape))
+unindex = primitive("unindex", _unindex_forward,
+                    lambda g, ans, x, index, shape: _getitem(g, index=index))
+
+
+def getitem(x, index):
+    return _getitem(x, index=_plain_index(index))
+
+
+def _concat_vjp(i):
+    def vjp(g, ans, *xs, axis=0):
+        start = int(np.sum([x.shape[axis] for x in xs[:i]], dtype=np.int64))
+        index = [slice(None)] * ans.ndim
+        index[axis] = slice(start, start + xs[i].shape[axis])
+        return _getitem(g, index=tuple(index))
+    return vjp
+
+
+concatenate = Primitive("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis),
+                        vjp_of=_concat_vjp, broadcasts=True)
+REGISTRY["concatenate"] = concatenate
+
+
+def _pad_vjp(g, ans, x, pad_width, value=0.0):
+    index = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))
+    return _getitem(g, index=index)
+
+
+pad = primitive("pad", lambda x, pad_width, value=0.0: np.pad(x, pad_width, constant_values=value),
+                _pad_vjp)
+
+
+# -- kernels: the hot loops run in backend.kernels() (NumPy reference or Numba) --------
+# im2col and col2im are adjoint linear maps, so each is the other's VJP: convolution
+# (im2col then a matrix product) gets derivatives of every order for free.
+im2col2d = primitive(
+    "im2col2d", lambda x, kh, kw, stride, padding:
+        backend.kernels().im2col2d(x, kh, kw, stride, padding),
+    lambda g, ans, x, kh, kw, stride, padding:
+        col2im2d(g, H=x.shape[2], W=x.shape[3], kh=kh, kw=kw, stride=stride, padding=padding))
+col2im2d = primitive(
+    "col2im2d", lambda c, H, W, kh, kw, stride, padding:
+        backend.kernels().col2im2d(c, H, W, kh, kw, stride, padding),
+    lambda g, ans, c, H, W, kh, kw, stride, padding:
+        im2col2d(g, kh=kh, kw=kw, stride=stride, padding=padding))
+im2col1d = primitive(
+    "im2col1d", lambda x, k, stride, dilation, pad_left, pad_right:
+        backend.kernels().im2col1d(x, k, stride, dilation, pad_left, pad_right),
+    lambda g, ans, x, k, stride, dilation, pad_left, pad_right:
+        col2im1d(g, L=x.shape[2], k=k, stride=stride, dilation=dilation,
+                 pad_left=pad_left, pad_right=pad_right))
+col2im1d = primitive(
+    "col2im1d", lambda c, L, k, stride, dilation, pad_left, pad_right:
+        backend.kernels().col2im1d(c, L, k, stride, dilation, pad_left, pad_right),
+    lambda g, ans, c, L, k, stride, dilation, pad_left, pad_right:
+        im2col1d(g, k=k, stride=stride, dilation=dilation, pad_left=pad_left,
+                 pad_right=pad_right))
+
+
+def _xent_vjp(g, ans, logits, targets, aux):
+    # d/dz [logsumexp(z) - z_t] = softmax(z) - onehot(t)
+    if not _state.grad_enabled:   # no graph wanted: the fused kernel does it in one pass
+        return Tensor._wrap(backend.kernels().xent_backward(
+            logits.data, _data(targets), aux, g.data))
+    # With a graph (second derivatives), the softmax is rebuilt from primitives so that
+    # its dependence on z is recorded; the shift by the row max is a constant.
+    e = exp(logits - logits.data.max(axis=1, keepdims=True))
+    onehot = np.zeros(logits.shape, dtype=logits.dtype)
+    onehot[np.arange(len(onehot)), _data(targets)] = 1
+    return g.reshape(-1, 1) * (e / sum(e, axis=1, keepdims=True) - onehot)
+
+
+softmax_xent = primitive("softmax_xent",
+                         lambda z, t: backend.kernels().xent_forward(z, t),
+                         _xent_vjp, None, has_aux=True)
+
+
+def _softmax_rows_vjp(g, ans, x, causal):
+    # Jacobian of softmax: diag(p) - p p^T  =>  p * (g - <g, p>)
+    return ans * (g - sum(g * ans, axis=-1, keepdims=True))
+
+
+softmax_rows = primitive("softmax_rows",
+                         lambda x, causal: backend.kernels().softmax_lastaxis(x, causal),
+                         _softmax_rows_vjp)
