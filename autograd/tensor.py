@@ -82,8 +82,8 @@ def _as_array(data, dtype):
         data = data.data
     if dtype is not None:
         arr = np.asarray(data, dtype=dtype)
-    elif isinstance(data, np.ndarray):
-        arr = data
+    elif isinstance(data, (np.ndarray, np.generic)):
+        arr = np.asarray(data)
     else:
         arr = np.asarray(data)
         # Python floats become float32, the training dtype; NumPy arrays keep theirs,

@@ -1,0 +1,4 @@
+"""Test-wide settings: a non-interactive matplotlib backend (tests write PNGs only)."""
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
