@@ -682,8 +682,14 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, rng=No
     v = _normalize(g.standard_normal(w_mat.shape[1]).astype(w.data.dtype), eps)
     # A good start, as PyTorch does: 15 iterations so sigma is right from step one.
     u, v = _power_iteration(w_mat, u, v, 15, eps)
-    delattr(module, name)
-    module.register_parameter(name + "_orig", w)
+    # Rename in place, so the trained parameter keeps its position in parameters().
+    params = module._parameters
+    renamed = [(name + "_orig" if k == name else k, p) for k, p in params.items()]
+    params.clear()
+    params.update(renamed)
+    del module.__dict__[name]
+    module.__dict__[name + "_orig"] = w
+    _bump()
     module.register_buffer(name + "_u", u)
     module.register_buffer(name + "_v", v)
     class_forward = module.forward
@@ -703,7 +709,8 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, rng=No
         module.__dict__[name] = normalized_weight()
         return class_forward(*args, **kwargs)
 
-    module.__dict__[name] = Tensor(w.data)        # a readable placeholder until forward
+    # Until the first forward, <name> holds the normalized value (no graph).
+    module.__dict__[name] = Tensor(w.data / max(float(u @ w_mat @ v), eps))
     module.__dict__["forward"] = forward
     module.__dict__["_sn_weight"] = normalized_weight
     return module
