@@ -127,10 +127,13 @@ def normalize_2d(log_f, lo=(-4.0, -4.0), hi=(4.0, 4.0), n=256):
     midpoint rule on an n x n grid, in log space (energy-based models, L14: "Z(theta) =
     integral e^{-E_theta(x)} dx"; in 2D we can just add it up).
 
-    The error estimate is ``|log Z_n - log Z_{n/2}|`` (the midpoint rule's error shrinks
-    at least 4x per halving of the cell for smooth integrands, so the coarser grid's
-    error bounds the finer one's), plus the fraction of mass in the outermost ring of
-    cells as a warning that the box may cut off mass it cannot see.
+    The integral is over the box: an energy-based model on this workbench lives on a
+    box. ``error`` estimates the discretization error as ``|log Z_n - log Z_{n/2}|``:
+    the midpoint rule's error shrinks about 4x when the cell halves (for integrands
+    smooth within cells), so the coarser grid's error, which that difference roughly
+    measures, bounds the finer one's. ``boundary_mass`` is the fraction of the mass in
+    the outermost ring of cells: when it is not tiny, the density does not vanish at
+    the box's edge and a larger box would give a larger Z.
 
     log_f: vectorized, ``(M, 2)`` points -> ``(M,)`` log-densities up to a constant.
     """
@@ -143,9 +146,7 @@ def normalize_2d(log_f, lo=(-4.0, -4.0), hi=(4.0, 4.0), n=256):
     log_z_half = _log_midpoint_sum(log_f, lo, hi, n // 2)[0]
     p = np.exp(vals - vals.max())
     ring = p.sum() - p[1:-1, 1:-1].sum()
-    boundary = float(ring / p.sum())
-    error = abs(log_z - log_z_half) + boundary
-    return Quadrature(log_z, error, xs, ys, vals - log_z, boundary)
+    return Quadrature(log_z, abs(log_z - log_z_half), xs, ys, vals - log_z, float(ring / p.sum()))
 
 
 # -------------------------------------------------------------------- mode metrics
