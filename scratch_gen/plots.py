@@ -49,7 +49,7 @@ def scatter_2d(path, data=None, samples=None, title=None, limits=None, max_point
     for pts, color, label in ((data, GREEN, "data"), (samples, RED, "model samples")):
         if pts is not None:
             pts = np.asarray(pts, float)[:max_points]
-            ax.scatter(pts[:, 0], pts[:, 1], s=4, c=color, alpha=0.5, linewidths=0, label=label)
+            ax.scatter(pts[:, 0], pts[:, 1], s=6, c=color, alpha=0.6, linewidths=0, label=label)
     lo, hi = limits if limits is not None else _limits(data, samples)
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
@@ -172,7 +172,7 @@ def text_samples(path, texts, title=None, max_lines=40):
     lines = [repr(t)[1:-1] for t in list(texts)[:max_lines]]
     fig = plt.figure(figsize=(7, 0.25 * max(len(lines), 1) + 0.6))
     fig.text(0.01, 0.98, "\n".join(lines) or "(no samples)", family="monospace",
-             fontsize=9, va="top")
+             fontsize=12, va="top")
     if title:
         fig.suptitle(title, fontsize=10)
     return _save(fig, path)

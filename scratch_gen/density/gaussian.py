@@ -33,7 +33,10 @@ class Gaussian(Model):
     def _factor(self):
         """Cholesky factor of the covariance; a singular one is a user-level problem
         (too few or degenerate points), reported as such."""
+        w = np.linalg.eigvalsh(self.cov) if np.isfinite(self.cov).all() else [0.0]
         try:
+            if not w[0] > 1e-12 * abs(w[-1]):     # rounding can let Cholesky pass a singular one
+                raise np.linalg.LinAlgError
             self._chol = np.linalg.cholesky(self.cov)
         except np.linalg.LinAlgError:
             raise UserError(
