@@ -178,6 +178,17 @@ def test_linear_matches_numpy_and_backprops():
     y.sum().backward()
     np.testing.assert_allclose(lin.weight.grad, np.ones((6, 3)).T @ x, rtol=1e-5)
     np.testing.assert_allclose(lin.bias.grad, np.full(3, 6.0))
+    x3 = _x(rng, 2, 5, 4)                          # (batch, time, features)
+    np.testing.assert_allclose(lin(Tensor(x3)).data, x3 @ lin.weight.data.T + lin.bias.data,
+                               rtol=1e-5, atol=1e-6)
+    lin.zero_grad()
+    g3 = _x(rng, 2, 5, 3)
+    (lin(Tensor(x3)) * Tensor(g3)).sum().backward()
+    np.testing.assert_allclose(lin.weight.grad, np.einsum("bto,bti->oi", g3, x3),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(lin.bias.grad, g3.sum(axis=(0, 1)), rtol=1e-5, atol=1e-5)
+    lin64 = nn.Linear(4, 3, rng=0, dtype=np.float64)
+    assert gradcheck(lin64, [x3.astype(np.float64)], order=2)
     nobias = nn.Linear(4, 3, bias=False, rng=0)
     assert nobias.bias is None and len(nobias.parameters()) == 1
 
