@@ -383,10 +383,17 @@ class Sequential(ModuleList):
 # ------------------------------------------------------------------------ layers
 
 class _MaskedWeight(Module):
-    """Shared by Linear and the convolutions: an optional fixed 0/1 ``mask`` multiplied
-    into the weight inside forward. Autoregressive models need it (MADE, Germain et al.
-    2015; PixelCNN, van den Oord et al. 2016): a masked entry contributes nothing, and
-    since d(w*m)/dw = m its gradient is exactly zero, so it stays inert in training."""
+    """Shared by Linear and the convolutions: the weight that forward uses may be
+    masked or spectrally normalized.
+
+    ``mask``: an optional fixed 0/1 array multiplied into the weight inside forward.
+    Autoregressive models need it (MADE, Germain et al. 2015; PixelCNN, van den Oord
+    et al. 2016): a masked entry contributes nothing, and since d(w*m)/dw = m its
+    gradient is exactly zero, so it stays inert in training.
+    ``_sn``: set by :func:`spectral_norm`.
+    """
+
+    _sn = None          # (n_power_iterations, eps) once spectral_norm is applied
 
     def set_mask(self, mask):
         """Install (or with None, remove) the mask; it must broadcast to the weight."""
@@ -403,10 +410,24 @@ class _MaskedWeight(Module):
         self.register_buffer("mask", np.array(full, dtype=self.weight.dtype))
 
     def effective_weight(self):
-        """The weight forward uses: ``weight * mask`` when a mask is set."""
-        w = self.weight
+        """The weight forward uses: spectrally normalized if asked, times the mask if
+        one is set."""
+        w = self._spectral_weight() if self._sn is not None else self.weight
         if self.mask is not None:
             w = w * Tensor(self.mask)
+        return w
+
+    def _spectral_weight(self):
+        n_iter, eps = self._sn
+        w_orig, u, v = self.weight_orig, self.weight_u, self.weight_v
+        out = w_orig.shape[0]
+        if self.training:
+            u_new, v_new = _power_iteration(w_orig.data.reshape(out, -1), u, v, n_iter, eps)
+            np.copyto(u, u_new)
+            np.copyto(v, v_new)
+        sigma = (w_orig.reshape(out, -1) * Tensor(np.outer(u, v))).sum()
+        w = w_orig / sigma
+        self.__dict__["weight"] = w
         return w
 
 
@@ -445,7 +466,8 @@ class Linear(_MaskedWeight):
         self.set_mask(mask)
 
     def forward(self, x):
-        w = self.weight if self.mask is None else self.effective_weight()
+        w = self.weight if self.mask is None and self._sn is None \
+            else self.effective_weight()
         if _fused_linear is not None:            # one primitive instead of three
             return _fused_linear(x, w, self.bias)
         y = x @ w.T
@@ -493,7 +515,8 @@ class Conv1d(_MaskedWeight):
         self.set_mask(mask)
 
     def forward(self, x):
-        w = self.weight if self.mask is None else self.effective_weight()
+        w = self.weight if self.mask is None and self._sn is None \
+            else self.effective_weight()
         return F.conv1d(x, w, self.bias, stride=self.stride, padding=self.padding,
                         dilation=self.dilation)
 
@@ -529,7 +552,8 @@ class Conv2d(_MaskedWeight):
         self.set_mask(mask)
 
     def forward(self, x):
-        w = self.weight if self.mask is None else self.effective_weight()
+        w = self.weight if self.mask is None and self._sn is None \
+            else self.effective_weight()
         return F.conv2d(x, w, self.bias, stride=self.stride, padding=self.padding)
 
     def extra_repr(self):
@@ -668,56 +692,43 @@ def _power_iteration(w_mat, u, v, n, eps):
     return u, v
 
 
-def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, rng=None):
-    """Divide ``module.<name>`` by its largest singular value sigma (Miyato et al. 2018),
-    making the layer 1-Lipschitz: the GAN family's discriminator stabiliser.
+def spectral_norm(module, n_power_iterations=1, eps=1e-12, rng=None):
+    """Divide the weight of a Linear or Conv layer by its largest singular value sigma
+    (Miyato et al. 2018), making the layer 1-Lipschitz: the GAN family's discriminator
+    stabiliser. Returns the module, changed in place.
 
     sigma is estimated by power iteration on W reshaped to (out, -1): one step per
-    forward in training mode, with the left vector u (and right vector v) kept as
-    buffers, so the estimate sharpens across training steps at almost no cost. sigma =
-    u^T W v is differentiated through W (u, v held fixed), as in Miyato et al.'s
-    Algorithm 1 and PyTorch. After the call the trained parameter is ``<name>_orig``
-    and ``<name>`` is recomputed before every forward. Works on Linear and Conv layers.
+    forward in training mode (none in eval), with the left and right vectors u, v kept
+    as buffers, so the estimate sharpens across training steps at almost no cost.
+    sigma = u^T W v is differentiated through W with u, v held fixed, as in Miyato et
+    al.'s Algorithm 1 and PyTorch. As in PyTorch, the trained parameter becomes
+    ``weight_orig`` and ``weight`` holds the normalized weight of the last forward.
+    The state lives in attributes and buffers, not closures, so the module still
+    deep-copies and pickles.
     """
-    w = module._parameters.get(name)
-    if not isinstance(w, Parameter):
-        raise ValueError(f"spectral_norm: {type(module).__name__} has no parameter {name!r}")
+    if not isinstance(module, _MaskedWeight):
+        raise TypeError(f"spectral_norm works on Linear, Conv1d and Conv2d, got "
+                        f"{type(module).__name__}")
+    if module._sn is not None:
+        raise ValueError("spectral_norm is already applied to this module")
+    w = module._parameters["weight"]
     g = _generator(rng)
-    out = w.shape[0]
-    w_mat = w.data.reshape(out, -1)
-    u = _normalize(g.standard_normal(out).astype(w.data.dtype), eps)
+    w_mat = w.data.reshape(w.shape[0], -1)
+    u = _normalize(g.standard_normal(w_mat.shape[0]).astype(w.data.dtype), eps)
     v = _normalize(g.standard_normal(w_mat.shape[1]).astype(w.data.dtype), eps)
-    # A good start, as PyTorch does: 15 iterations so sigma is right from step one.
+    # A good start, as PyTorch does: 15 iterations, so sigma is right from step one.
     u, v = _power_iteration(w_mat, u, v, 15, eps)
     # Rename in place, so the trained parameter keeps its position in parameters().
     params = module._parameters
-    renamed = [(name + "_orig" if k == name else k, p) for k, p in params.items()]
+    renamed = [("weight_orig" if k == "weight" else k, p) for k, p in params.items()]
     params.clear()
     params.update(renamed)
-    del module.__dict__[name]
-    module.__dict__[name + "_orig"] = w
+    d = module.__dict__
+    d["weight_orig"] = w
     _bump()
-    module.register_buffer(name + "_u", u)
-    module.register_buffer(name + "_v", v)
-    class_forward = module.forward
-
-    def normalized_weight():
-        w_orig = module._parameters[name + "_orig"]
-        w_mat = w_orig.data.reshape(w_orig.shape[0], -1)
-        u, v = module._buffers[name + "_u"], module._buffers[name + "_v"]
-        if module.training:
-            u_new, v_new = _power_iteration(w_mat, u, v, n_power_iterations, eps)
-            np.copyto(u, u_new)
-            np.copyto(v, v_new)
-        sigma = (w_orig.reshape(w_orig.shape[0], -1) * Tensor(np.outer(u, v))).sum()
-        return w_orig / sigma
-
-    def forward(*args, **kwargs):
-        module.__dict__[name] = normalized_weight()
-        return class_forward(*args, **kwargs)
-
-    # Until the first forward, <name> holds the normalized value (no graph).
-    module.__dict__[name] = Tensor(w.data / max(float(u @ w_mat @ v), eps))
-    module.__dict__["forward"] = forward
-    module.__dict__["_sn_weight"] = normalized_weight
+    module.register_buffer("weight_u", u)
+    module.register_buffer("weight_v", v)
+    d["_sn"] = (int(n_power_iterations), float(eps))
+    # Until the first forward, weight holds the normalized value (no graph).
+    d["weight"] = Tensor(w.data / max(float(u @ w_mat @ v), eps))
     return module
