@@ -143,7 +143,7 @@ class Module:
             modules[name] = value
             _bump()
         elif name in d.get("_buffers", ()):
-            d["_buffers"][name] = None if value is None else self._as_buffer(name, value)
+            d["_buffers"][name] = None if value is None else self._as_buffer(value)
             value = d["_buffers"][name]
         elif name in d.get("_parameters", ()) or name in d.get("_modules", ()):
             if value is not None:
@@ -161,7 +161,7 @@ class Module:
         object.__delattr__(self, name)
 
     @staticmethod
-    def _as_buffer(name, value):
+    def _as_buffer(value):
         if isinstance(value, Tensor):
             value = value.data
         if not hasattr(value, "shape") or not hasattr(value, "dtype"):
@@ -174,7 +174,7 @@ class Module:
         if "." in name or not name:
             raise KeyError(f"buffer name {name!r} must be non-empty and contain no '.'")
         self._unregister(name)
-        self._registries()[2][name] = None if array is None else self._as_buffer(name, array)
+        self._registries()[2][name] = None if array is None else self._as_buffer(array)
         self.__dict__[name] = self._buffers[name]
         _bump()
 
@@ -366,6 +366,9 @@ class ModuleList(Module):
 class Sequential(ModuleList):
     """Modules applied one after another: ``Sequential(Linear(2, 64), ReLU(), ...)``."""
 
+    def __init__(self, *modules):
+        super().__init__(modules)
+
     def forward(self, x):
         for m in self._list:
             x = m(x)
@@ -375,9 +378,6 @@ class Sequential(ModuleList):
         if isinstance(i, slice):
             return Sequential(*self._list[i])
         return self._list[i]
-
-    def __init__(self, *modules):
-        super().__init__(modules)
 
 
 # ------------------------------------------------------------------------ layers
