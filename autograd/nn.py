@@ -271,7 +271,8 @@ class Module:
 
     def to(self, dtype):
         """Cast floating parameters and buffers to ``dtype`` in place (float64 for
-        gradient checks). Gradients are dropped."""
+        gradient checks). Gradients are dropped; build the optimizer after this, since
+        its moment buffers take the parameters' dtype."""
         dtype = np.dtype(dtype)
         for m in self.modules():
             for p in m._parameters.values():
