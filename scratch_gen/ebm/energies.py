@@ -1,0 +1,145 @@
+"""The energies E_theta(x): the representation part of an energy-based model.
+
+Isola L14, "Energy-based models": p_theta(x) = exp(-E_theta(x)) / Z(theta). Any function
+that maps x to one real number is an energy; the model is only as good as the family of
+functions it can write. Three families here, from the textbook to a neural network:
+
+- :class:`QuadraticEnergy`: the Boltzmann machine (Ackley, Hinton & Sejnowski 1985),
+  ``E(x) = -1/2 x^T W x - b^T x`` on binary x. Its exponential family has sufficient
+  statistics x and x x^T, so maximum likelihood matches those moments, and a data set
+  drawn from an Ising model (itself quadratic) is inside the family.
+- :class:`DiscreteMLPEnergy`: the same linear term plus an MLP,
+  ``E(x) = -b^T x - v^T softplus(U x + c)``: with ``v = 1`` it is the free energy of a
+  restricted Boltzmann machine (Smolensky 1986; Hinton 2002) -- hidden units summed out
+  in closed form -- and letting v be learned makes it a one-hidden-layer MLP energy. It
+  can put low energy on patterns (bars and stripes) that no pairwise energy can single out.
+- :class:`MLPEnergy`: a network R^2 -> R for continuous data, plus a weak quadratic
+  "leash" ``|x - c|^2 / (2 s^2)``. Why the leash: an MLP with smooth activations grows at
+  most linearly, so without it exp(-E) can fail to be integrable (Z = infinity) and a
+  Langevin chain can drift off to infinity; the quadratic term guarantees Z < infinity
+  whatever the network does, and with s several times the data's scale it changes
+  nothing where the data is.
+
+Every energy is an :class:`autograd.nn.Module` mapping a ``(B, D)`` Tensor to a ``(B,)``
+Tensor, so the gradients the lecture needs, grad_theta E and grad_x E, both come from the
+engine. ``dtype=np.float64`` builds a network for the derivation tests.
+"""
+import numpy as np
+
+from autograd import Tensor
+from autograd import functional as F
+from autograd import nn
+
+
+def _generator(rng):
+    """An np.random.Generator from a Generator or an int seed (None: seed 0, so an
+    energy built without rng is still reproducible)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    return np.random.default_rng(0 if rng is None else int(rng))
+
+
+class QuadraticEnergy(nn.Module):
+    """``E(x) = -1/2 x^T S x - b^T x`` with ``S = (W + W^T)/2`` off the diagonal.
+
+    Why symmetrise and zero the diagonal: ``x^T W x`` only sees the symmetric part, and on
+    0/1 units ``x_k^2 = x_k`` makes a diagonal entry a copy of the bias; writing S this way
+    leaves exactly one parameter per pair and per unit (n(n-1)/2 + n in effect).
+    ``W`` starts at small random values (a zero start is a saddle of nothing, but a
+    symmetric one makes every pair's gradient identical in CD's first steps).
+    """
+
+    def __init__(self, n, rng=None, dtype=np.float32, init_scale=0.01):
+        super().__init__()
+        g = _generator(rng)
+        self.n = int(n)
+        self.W = nn.Parameter(init_scale * g.standard_normal((n, n)), dtype=dtype)
+        self.b = nn.Parameter(np.zeros(n), dtype=dtype)
+        self.register_buffer("offdiag", np.ones((n, n), dtype=dtype) - np.eye(n, dtype=dtype))
+
+    def coupling(self):
+        """The symmetric, zero-diagonal S as a Tensor (differentiable in W)."""
+        return (self.W + self.W.T) * Tensor(self.offdiag * 0.5)
+
+    def coupling_array(self):
+        """S and b as float64 NumPy arrays, for the enumeration kernel."""
+        w = self.W.data.astype(np.float64)
+        return (w + w.T) * 0.5 * self.offdiag, self.b.data.astype(np.float64)
+
+    def forward(self, x):
+        s = self.coupling()
+        return -0.5 * ((x @ s) * x).sum(axis=1) - x @ self.b
+
+
+class DiscreteMLPEnergy(nn.Module):
+    """``E(x) = -b^T x - v^T softplus(U x + c)``: a linear term plus a one-hidden-layer MLP.
+
+    With v fixed at 1 this is an RBM's free energy, ``-log sum_h exp(-E(x, h))``
+    (Hinton 2002, eq. 1 with the binary hidden units summed out), which is why the
+    softplus: each hidden unit contributes ``log(1 + e^{U_j x + c_j})``. v starts at 1
+    (the RBM) and is learned, which makes it a general MLP energy.
+    """
+
+    def __init__(self, n, hidden=32, rng=None, dtype=np.float32):
+        super().__init__()
+        g = _generator(rng)
+        self.n, self.hidden = int(n), int(hidden)
+        self.b = nn.Parameter(np.zeros(n), dtype=dtype)
+        self.U = nn.Linear(n, hidden, rng=g, dtype=dtype)
+        self.v = nn.Parameter(np.ones(hidden), dtype=dtype)
+
+    def forward(self, x):
+        return -(x @ self.b) - F.softplus(self.U(x)) @ self.v
+
+
+class MLPEnergy(nn.Module):
+    """``E(x) = f_theta((x - c) / r) + |x - c|^2 / (2 s^2)`` with f an MLP (SiLU, ``depth``
+    hidden layers) on inputs rescaled to about [-1, 1] by the buffers c (centre) and r
+    (half-width of the data's box, :meth:`set_box`).
+
+    SiLU rather than ReLU because Langevin dynamics follows grad_x E: a ReLU network's
+    x-gradient is piecewise constant and its energy has kinks; SiLU keeps both smooth,
+    which MALA's acceptance and the quadrature of Z both like. The rescaling keeps
+    PyTorch's initialisation in its comfort zone whatever the data's units. The leash
+    s = ``leash * r`` (see the module docstring); ``leash=0`` removes it.
+    """
+
+    def __init__(self, dim=2, hidden=64, depth=2, leash=1.0, rng=None, dtype=np.float32):
+        super().__init__()
+        g = _generator(rng)
+        layers, width = [], int(dim)
+        for _ in range(int(depth)):
+            layers += [nn.Linear(width, hidden, rng=g, dtype=dtype), nn.SiLU()]
+            width = hidden
+        layers.append(nn.Linear(width, 1, rng=g, dtype=dtype))
+        self.net = nn.Sequential(*layers)
+        self.dim = int(dim)
+        self.leash = float(leash)
+        self.register_buffer("center", np.zeros(dim, dtype=dtype))
+        self.register_buffer("radius", np.ones(1, dtype=dtype))
+
+    def set_box(self, lo, hi):
+        """Centre and half-width from the box the data lives in."""
+        lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+        self.center[:] = (lo + hi) / 2
+        self.radius[:] = float(np.max(hi - lo)) / 2
+
+    def forward(self, x):
+        u = (x - Tensor(self.center)) * Tensor(1.0 / self.radius)
+        e = self.net(u).reshape(-1)
+        if self.leash > 0:
+            e = e + (u * u).sum(axis=1) * (0.5 / self.leash ** 2)
+        return e
+
+
+def energy_array(energy, x):
+    """E(x) as a NumPy array, no graph recorded: what samplers and metrics need."""
+    from autograd import no_grad
+    dtype = energy_dtype(energy)
+    with no_grad():
+        return energy(Tensor(np.ascontiguousarray(x, dtype=dtype))).data
+
+
+def energy_dtype(energy):
+    """The float dtype of an energy's parameters (inputs are cast to it)."""
+    return next(iter(energy.parameters())).data.dtype
