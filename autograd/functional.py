@@ -198,6 +198,11 @@ def mse_loss(input, target, reduction="mean"):
     return _reduce(d * d, reduction)
 
 
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias with PyTorch's layout (weight (out_features, in_features))."""
+    return ops.linear(x, weight, bias)
+
+
 # -- convolutions: im2col (a kernel) then one matrix product (BLAS) --------------------
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     """1-D cross-correlation. ``padding`` is an int or a (left, right) pair; a causal

@@ -160,6 +160,27 @@ def matmul(x, y):
     return out.reshape(shape)
 
 
+def _linear_forward(x, w, b):
+    if x.shape[-1] != w.shape[-1] or w.ndim != 2:
+        raise ValueError(f"input features {x.shape[-1]} do not match weight {w.shape} "
+                         "(expected weight (out_features, in_features))")
+    y = np.matmul(x, w.T)
+    if b is not None:
+        y += b
+    return y
+
+
+# y = x W^T + b, fused because it is most of an MLP: one primitive instead of a
+# transpose, a matmul and an add (and their VJPs). Same calculus as matmul:
+# x-bar = G W,  W-bar = G^T x (summed over leading axes),  b-bar = sum of G.
+linear = primitive(
+    "linear", _linear_forward,
+    lambda g, ans, x, w, b: g @ w,
+    lambda g, ans, x, w, b: g.reshape(-1, w.shape[0]).mT @ x.reshape(-1, w.shape[1]),
+    lambda g, ans, x, w, b: sum(g.reshape(-1, w.shape[0]), axis=0),
+    broadcasts=True)
+
+
 # -- elementwise functions: the derivative table -------------------------------------
 exp = primitive("exp", np.exp, lambda g, ans, x: g * ans)                    # e^x
 log = primitive("log", np.log, lambda g, ans, x: g / x)                      # 1/x

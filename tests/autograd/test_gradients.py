@@ -133,6 +133,12 @@ def test_matmul(shapes):
     assert gradcheck(lambda a, b: a @ b, [randn(*shapes[0]), randn(*shapes[1])], order=2)
 
 
+@pytest.mark.parametrize("xshape", [(4,), (3, 4), (2, 3, 4)], ids=str)
+def test_linear(xshape):
+    assert gradcheck(lambda x, w, b: F.linear(x, w, b), [randn(*xshape), randn(5, 4), randn(5)], order=2)
+    assert gradcheck(lambda x, w: F.linear(x, w), [randn(*xshape), randn(5, 4)], order=2)
+
+
 COMPOSITES = {
     "softplus": F.softplus, "log_sigmoid": F.log_sigmoid, "gelu": F.gelu, "silu": F.silu,
     "leaky_relu": lambda a: F.leaky_relu(a + 0.05, 0.2),
@@ -194,7 +200,7 @@ def test_attention(causal):
 
 def test_every_registered_primitive_is_covered():
     """A new primitive must come with a gradient test above (listed here by name)."""
-    covered = {"add", "sub", "mul", "div", "neg", "power", "matmul", "exp", "log", "log1p",
+    covered = {"add", "sub", "mul", "div", "neg", "power", "matmul", "linear", "exp", "log", "log1p",
                "sqrt", "tanh", "sigmoid", "sin", "cos", "erf", "relu", "abs", "cast",
                "maximum", "minimum", "where", "sum", "max", "broadcast_to", "reshape",
                "transpose", "getitem", "unindex", "concatenate", "pad", "im2col2d",
