@@ -40,7 +40,7 @@ class Primitive:
         except ValueError as e:
             if not self.broadcasts:
                 raise
-            shapes = " and ".join(str(np.shape(a)) for a in arrays)
+            shapes = " and ".join(str(np.shape(a)) for a in arrays if a is not None)
             raise ValueError(f"{self.name}: incompatible shapes {shapes}") from e
         if self.has_aux:
             out, aux = out
