@@ -1,0 +1,361 @@
+"""The GAN as a workbench model: the alternating game of the slide, and its stabilizers,
+each a config switch.
+
+Isola L14, "GANs -- Training": "iterate between training d and g with backprop". One
+``train_step`` is one round of that game:
+
+1. ``k`` discriminator steps (Goodfellow et al. 2014, Algorithm 1: "for k steps"): each
+   takes its own slice of the real minibatch (``batch_size // k`` examples, so every real
+   example is seen once per step) and as many fresh fakes, and descends
+   ``-V`` (or the Wasserstein critic's loss), plus the R1 or WGAN-GP penalty if on;
+2. one generator step on fresh noise, descending the slide's ``E log(1 - d(g(z)))``
+   (``loss="minimax"``) or the non-saturating ``-E log d(g(z))``;
+3. the EMA of the generator's weights is updated, if on.
+
+The switches (``--set key=value``; each is off in the slide's ``minimax`` variant):
+
+- ``loss``: ``minimax`` | ``nonsaturating`` | ``wasserstein`` (losses.py).
+- ``k``: discriminator steps per generator step.
+- ``r1``: gamma of the R1 penalty (Mescheder et al. 2018), 0 = off.
+- ``gp``: lambda of the WGAN-GP penalty (Gulrajani et al. 2017), 0 = off.
+- ``pack``: PacGAN's m (Lin et al. 2018): d judges m samples at once (nets.py).
+- ``spectral_norm``: Miyato et al. 2018 on every layer of d.
+- ``ema``: decay of an exponential moving average of g's weights, 0 = off; samples come
+  from the average (Yazici et al. 2019, "The unusual effectiveness of averaging in GAN
+  training": the iterates of a game orbit its equilibrium, and their average sits
+  closer to it than any one of them). The decay warms up as ``min(ema, (1+t)/(10+t))``
+  so the random initial weights are forgotten quickly.
+- ``lr_decay``: the last fraction of ``total_steps`` over which both learning rates fall
+  linearly to zero, so the game settles instead of orbiting (``total_steps`` 0 means the
+  variant's default number of steps; set it when training longer or shorter).
+
+Points are standardized (the data's mean removed, divided by one overall scale, so
+shapes are kept) before either network sees them, and g's output is mapped back: the
+same networks and learning rates then serve ring8 (radius 1) and grid25 (radius 5.7).
+Images are in [0, 1], which g's sigmoid output matches.
+"""
+import math
+
+import numpy as np
+
+import autograd
+from autograd import Tensor, nn, optim
+
+from ..common.errors import UserError
+from ..registry import Model, register
+from . import losses
+from .nets import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator
+
+SLIDE = "Isola L14, 'Generative Adversarial Networks (GANs)' and 'GANs -- Training'"
+
+BASE_CONFIG = {
+    "loss": "minimax",
+    "k": 1,
+    "r1": 0.0,
+    "gp": 0.0,
+    "pack": 1,
+    "spectral_norm": False,
+    "ema": 0.0,
+    "lr": 1e-3,
+    "beta1": 0.5,
+    "beta2": 0.9,
+    "lr_decay": 0.0,
+    "total_steps": 0,
+    "latent_dim": 0,          # 0: 2 for points (as much noise as data), 32 for images
+    "hidden": 128,
+    "g_layers": 3,
+    "d_layers": 2,
+    "channels": 32,
+    "conditional": False,
+}
+
+
+class GAN(Model):
+    """Shared by every variant; the variants differ only in their default switches."""
+
+    data_kinds = ("continuous", "image")
+    default_steps = 3000
+    default_batch_size = 256
+    default_config = dict(BASE_CONFIG)
+    slide = SLIDE
+
+    def __init__(self, spec, config=None, rng=None):
+        super().__init__(spec, config, rng)
+        c = self.config
+        self._check_config(c)
+        self.conditional = bool(c["conditional"])
+        if self.conditional and not spec.num_classes:
+            raise UserError(f"conditional=true needs labelled data; {spec.name or 'this data'} "
+                            "has no classes")
+        labels = spec.num_classes if self.conditional else None
+        self.image = spec.kind == "image"
+        self.latent_dim = c["latent_dim"] or (32 if self.image else 2)
+        rng = self.rng
+        if self.image:
+            self.G = ConvGenerator(self.latent_dim, spec.shape, c["channels"], labels, rng=rng)
+            self.D = ConvDiscriminator(spec.shape, c["channels"], c["pack"], labels,
+                                       spectral=c["spectral_norm"], rng=rng)
+        else:
+            d = spec.n_dims
+            self.G = MLPGenerator(self.latent_dim, d, c["hidden"], c["g_layers"], labels, rng=rng)
+            self.D = MLPDiscriminator(d, c["hidden"], c["d_layers"], c["pack"], labels,
+                                      spectral=c["spectral_norm"], rng=rng)
+        betas = (c["beta1"], c["beta2"])
+        self.opt_g = optim.Adam(self.G.parameters(), lr=c["lr"], betas=betas)
+        self.opt_d = optim.Adam(self.D.parameters(), lr=c["lr"], betas=betas)
+        self.ema = optim.EMA(self.G, decay=c["ema"]) if c["ema"] > 0 else None
+        self.shift = np.zeros(spec.n_dims or 1)
+        self.scale = 1.0
+        self.steps_done = 0
+
+    @classmethod
+    def _check_config(cls, c):
+        losses._check_kind(c["loss"])
+        checks = [("k", c["k"] >= 1), ("pack", c["pack"] >= 1), ("r1", c["r1"] >= 0),
+                  ("gp", c["gp"] >= 0), ("ema", 0 <= c["ema"] < 1), ("lr", c["lr"] > 0),
+                  ("beta1", 0 <= c["beta1"] < 1), ("beta2", 0 <= c["beta2"] < 1),
+                  ("lr_decay", 0 <= c["lr_decay"] <= 1), ("total_steps", c["total_steps"] >= 0),
+                  ("latent_dim", c["latent_dim"] >= 0), ("hidden", c["hidden"] >= 1),
+                  ("g_layers", c["g_layers"] >= 1), ("d_layers", c["d_layers"] >= 1),
+                  ("channels", c["channels"] >= 1)]
+        for key, ok in checks:
+            if not ok:
+                raise UserError(f"{cls.name()} setting {key}={c[key]!r} is out of range; "
+                                f"expected {_RANGES[key]}")
+
+    # ---- data in the networks' coordinates -------------------------------------------
+    def setup(self, train_x, train_y, rng):
+        """Standardize points: the mean and one overall scale of the training data."""
+        if self.image:
+            return
+        x = self._flat(train_x)
+        self.shift = x.mean(axis=0)
+        self.scale = float(x.std()) or 1.0
+
+    def _flat(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape[1:] != self.spec.shape:
+            raise UserError(f"data of shape {x.shape[1:]} per example; this model was built "
+                            f"for shape {self.spec.shape}")
+        if not np.isfinite(x).all():
+            raise UserError("the data holds nan or inf; expected finite numbers")
+        return x.reshape(len(x), -1)
+
+    def to_model(self, x):
+        """Data -> what d reads (float32 Tensor-ready array)."""
+        if self.image:
+            return np.asarray(x, dtype=np.float32).reshape((len(x),) + self.spec.shape)
+        return ((self._flat(x) - self.shift) / self.scale).astype(np.float32)
+
+    def from_model(self, x):
+        """What g writes -> data."""
+        if self.image:
+            return np.asarray(x, dtype=np.float32)
+        return (np.asarray(x, dtype=np.float64) * self.scale + self.shift).reshape(
+            (len(x),) + self.spec.shape)
+
+    def noise(self, n, rng):
+        """``z ~ N(0, I)``: the latent variables (L14, "noise as latent variables")."""
+        return Tensor(rng.standard_normal((n, self.latent_dim)).astype(np.float32))
+
+    # ---- the game --------------------------------------------------------------------
+    def learning_rate(self, step):
+        """``lr``, falling linearly to 0 over the last ``lr_decay`` of ``total_steps``."""
+        c = self.config
+        total = c["total_steps"] or self.default_steps
+        tail = c["lr_decay"] * total
+        if tail <= 0 or step <= total - tail:
+            return c["lr"]
+        return c["lr"] * max(0.0, (total - step) / tail)
+
+    def _labels(self, y, n):
+        if not self.conditional:
+            return None
+        if y is None:
+            raise UserError(f"{self.name()} with conditional=true trains on labelled data; "
+                            "got no labels")
+        return np.asarray(y)[:n]
+
+    def train_step(self, batch_x, batch_y, rng):
+        c = self.config
+        x = self.to_model(batch_x)
+        y = self._labels(batch_y, len(x)) if self.conditional else None
+        k, m = c["k"], c["pack"]
+        per = (len(x) // k) // m * m          # each d step: whole packs of real examples
+        if per == 0:
+            raise UserError(f"batch size {len(x)} is too small for k={k} discriminator steps "
+                            f"on packs of {m}; expected at least {k * m}")
+        lr = self.learning_rate(self.steps_done)
+        self.opt_g.lr = self.opt_d.lr = lr
+        out = {}
+        for i in range(k):
+            real = x[i * per:(i + 1) * per]
+            yi = None if y is None else y[i * per:(i + 1) * per]
+            out = self._discriminator_step(real, yi, rng)
+        out.update(self._generator_step(per, y if y is None else y[:per], rng))
+        if self.ema is not None:
+            t = self.steps_done
+            self.ema.decay = min(c["ema"], (1.0 + t) / (10.0 + t))
+            self.ema.update()
+        self.steps_done += 1
+        out["lr"] = lr
+        return out
+
+    def _discriminator_step(self, real, y, rng):
+        c = self.config
+        with autograd.no_grad():
+            fake = self.G(self.noise(len(real), rng), y)
+        penalty = {}
+        if c["r1"] > 0:
+            r1, real_logits = losses.r1_penalty(self.D, real, c["r1"], y)
+            penalty["r1"] = r1
+        else:
+            real_logits = self.D(Tensor(real), y)
+        fake_logits = self.D(fake, y)
+        loss = losses.discriminator_loss(real_logits, fake_logits, c["loss"])
+        if c["gp"] > 0:
+            penalty["gp"] = losses.gradient_penalty(self.D, real, fake, c["gp"], rng, y)
+        total = loss
+        for p in penalty.values():
+            total = total + p
+        self.opt_d.zero_grad()
+        total.backward()
+        self.opt_d.step()
+        out = {"loss": float(loss.item())}
+        out.update({name: float(p.item()) for name, p in penalty.items()})
+        if c["loss"] != "wasserstein":      # d's belief that real is real, fake is real
+            out["d_real"] = float(_sigmoid(real_logits.data).mean())
+            out["d_fake"] = float(_sigmoid(fake_logits.data).mean())
+        return out
+
+    def _generator_step(self, n, y, rng):
+        fake_logits = self.D(self.G(self.noise(n, rng), y), y)
+        loss = losses.generator_loss(fake_logits, self.config["loss"])
+        self.opt_g.zero_grad()
+        loss.backward()
+        self.opt_g.step()
+        return {"g_loss": float(loss.item())}
+
+    # ---- inference ------------------------------------------------------------------
+    def sample(self, n, rng, label=None, ema=True, **options):
+        """``g(z)``, ``z ~ N(0, I)``: one forward pass per sample, and no density (a GAN
+        is a direct generator; L14, "noise as latent variables"). With an EMA, the
+        averaged generator samples unless ``ema=False``."""
+        label = self.check_label(label)
+        if self.conditional and label is None:
+            raise UserError(f"{self.name()} is conditional; pass a label in "
+                            f"0..{self.spec.num_classes - 1}")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise UserError(f"number of samples must be an integer >= 0, got {n!r}")
+        y = None if label is None else np.full(n, label, dtype=np.int64)
+        with autograd.no_grad(), self.averaged(ema):
+            out = [self.G(self.noise(min(4096, n - i), rng),
+                          None if y is None else y[i:i + 4096]).data
+                   for i in range(0, n, 4096)]
+        x = np.concatenate(out) if out else np.zeros((0,) + self.spec.shape, np.float32)
+        return self.from_model(x)
+
+    def averaged(self, use=True):
+        """Context: the EMA generator in place of the trained one (a no-op without EMA)."""
+        if use and self.ema is not None:
+            return self.ema.swapped(self.G)
+        return _nothing()
+
+    def discriminate(self, x, y=None):
+        """``d(x)`` in (0, 1) for data points ``x`` (the heatmap of the demos).
+
+        A packed d judges m samples at once; a single point is scored as a pack of m
+        copies of itself, which is what d would see from a generator collapsed onto it."""
+        m = self.config["pack"]
+        xm = np.repeat(self.to_model(x), m, axis=0)
+        ym = None if y is None else np.repeat(np.asarray(y), m)
+        with autograd.no_grad():
+            a = self.D(Tensor(xm), ym).data
+        return _sigmoid(a.astype(np.float64))
+
+    def evaluate(self, test, dataset):
+        """d's mean output on held-out data and on g's samples: both 1/2 at the slide's
+        global optimum, where d can no longer tell them apart."""
+        rng = np.random.default_rng(0)
+        m = self.config["pack"]
+        n = min(len(test.x), 2048) // m * m
+        if n == 0 or self.conditional:
+            return {}
+        with autograd.no_grad():
+            real = self.D(Tensor(self.to_model(test.x[:n]))).data
+        fake_x = self.sample(n, rng, ema=False)
+        with autograd.no_grad():
+            fake = self.D(Tensor(self.to_model(fake_x))).data
+        return {"d_real": float(_sigmoid(real).mean()), "d_fake": float(_sigmoid(fake).mean())}
+
+    # ---- checkpoints ------------------------------------------------------------------
+    def state_dict(self):
+        state = {"G": dict(self.G.state_dict()), "D": dict(self.D.state_dict()),
+                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                 "shift": np.array(self.shift, dtype=np.float64),
+                 "scale": float(self.scale), "steps_done": int(self.steps_done)}
+        if self.ema is not None:
+            state["ema"] = self.ema.state_dict()
+        return state
+
+    def load_state_dict(self, state):
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.shift = np.array(state["shift"], dtype=np.float64)
+        self.scale = float(state["scale"])
+        self.steps_done = int(state["steps_done"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+
+
+_RANGES = {"k": "an integer >= 1", "pack": "an integer >= 1", "r1": ">= 0", "gp": ">= 0",
+           "ema": "0 <= ema < 1 (0 = off)", "lr": "> 0", "beta1": "in [0, 1)",
+           "beta2": "in [0, 1)", "lr_decay": "a fraction in [0, 1]",
+           "total_steps": ">= 0 (0 = the default steps)", "latent_dim": ">= 0 (0 = automatic)",
+           "hidden": ">= 1", "g_layers": ">= 1", "d_layers": ">= 1", "channels": ">= 1"}
+
+
+def _sigmoid(a):
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(a, dtype=np.float64)))
+
+
+class _nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+@register("gan", "minimax")
+class Minimax(GAN):
+    description = "the slide's GAN: min_g max_d E log d(x) + E log(1 - d(g(z))), alternating"
+    slide = SLIDE + "; Goodfellow et al. 2014, Algorithm 1"
+    default_config = dict(BASE_CONFIG)
+
+
+@register("gan", "nonsaturating")
+class NonSaturating(GAN):
+    description = "g descends -E log d(g(z)) instead (Goodfellow et al. 2014, section 3)"
+    slide = SLIDE + "; Goodfellow et al. 2014, section 3"
+    default_config = dict(BASE_CONFIG, loss="nonsaturating")
+
+
+@register("gan", "r1")
+class R1(GAN):
+    description = ("stabilized: non-saturating + R1 penalty (Mescheder et al. 2018) + EMA "
+                   "generator (Yazici et al. 2019) + learning-rate decay")
+    slide = SLIDE + "; Mescheder et al. 2018, eq. 9; Yazici et al. 2019"
+    default_steps = 6000
+    default_config = dict(BASE_CONFIG, loss="nonsaturating", r1=0.1, ema=0.999, lr_decay=0.3)
+
+
+@register("gan", "wgan-gp")
+class WGANGP(GAN):
+    description = "Wasserstein critic with gradient penalty, 5 critic steps per g step"
+    slide = SLIDE + "; Gulrajani et al. 2017, Algorithm 1"
+    default_batch_size = 640
+    default_config = dict(BASE_CONFIG, loss="wasserstein", gp=10.0, k=5, lr=1e-4,
+                          beta1=0.0, beta2=0.9)

@@ -1,0 +1,88 @@
+"""The two players: packing, conditioning, spectral normalization, image shapes."""
+import numpy as np
+import pytest
+
+import autograd
+from autograd import Tensor
+from scratch_gen.common.errors import UserError
+from scratch_gen.gan.nets import (ConvDiscriminator, ConvGenerator, MLPDiscriminator,
+                                  MLPGenerator, leaky_relu, upsample2)
+
+
+def test_leaky_relu_is_max_of_x_and_slope_x():
+    x = np.linspace(-3, 3, 13)
+    np.testing.assert_allclose(leaky_relu(Tensor(x), 0.2).data, np.maximum(x, 0.2 * x))
+
+
+def test_a_packed_discriminator_scores_each_pack_from_its_own_samples_only():
+    d = MLPDiscriminator(2, hidden=16, layers=2, pack=3, rng=0)
+    x = np.random.default_rng(0).normal(size=(9, 2)).astype(np.float32)
+    a = d(Tensor(x)).data
+    assert a.shape == (3,)
+    x2 = x.copy()
+    x2[4] += 1.0                                  # sample 4 is in pack 1 (rows 3..5)
+    b = d(Tensor(x2)).data
+    assert b[0] == a[0] and b[2] == a[2] and b[1] != a[1]
+    with pytest.raises(UserError, match="packs of 3"):
+        d(Tensor(x[:8]))
+
+
+def test_class_conditioning_changes_the_output_and_checks_labels():
+    g = MLPGenerator(2, 2, hidden=16, layers=2, num_classes=4, rng=0)
+    z = Tensor(np.zeros((3, 2), np.float32))
+    a = g(z, np.array([0, 0, 3])).data
+    assert np.allclose(a[0], a[1]) and not np.allclose(a[0], a[2])
+    with pytest.raises(UserError, match="0..3"):
+        g(z, np.array([0, 1, 4]))
+    with pytest.raises(UserError, match="needs y"):
+        g(z)
+    d = MLPDiscriminator(2, hidden=8, layers=1, pack=1, num_classes=4, rng=0)
+    assert d(Tensor(np.zeros((3, 2), np.float32)), np.array([0, 1, 2])).shape == (3,)
+
+
+def test_vector_conditioning_for_continuous_y():
+    g = MLPGenerator(2, 2, hidden=8, layers=1, cond_dim=2, rng=0)
+    y = np.array([[0.0, 1.0], [5.0, -1.0]])
+    out = g(Tensor(np.zeros((2, 2), np.float32)), y).data
+    assert out.shape == (2, 2) and not np.allclose(out[0], out[1])
+    with pytest.raises(UserError, match=r"\(2, 2\)"):
+        g(Tensor(np.zeros((2, 2), np.float32)), np.zeros((2, 3)))
+    with pytest.raises(UserError, match="unconditional"):
+        MLPGenerator(2, 2, rng=0)(Tensor(np.zeros((2, 2), np.float32)), y)
+
+
+def test_spectral_norm_makes_every_layer_of_d_one_lipschitz():
+    d = MLPDiscriminator(2, hidden=32, layers=2, spectral=True, rng=0)
+    x = Tensor(np.random.default_rng(0).normal(size=(16, 2)).astype(np.float32))
+    for _ in range(30):                           # power iteration sharpens per forward
+        d(x)
+    for layer in list(d.hidden) + [d.out]:
+        w = np.asarray(layer.weight.data, dtype=np.float64).reshape(layer.weight.shape[0], -1)
+        assert abs(np.linalg.svd(w, compute_uv=False)[0] - 1.0) < 1e-3
+    # so the whole network is 1-Lipschitz: |d(x) - d(x')| <= |x - x'|
+    with autograd.no_grad():
+        d.eval()
+        a, b = x.data, x.data + 0.1
+        gap = np.abs(d(Tensor(a)).data - d(Tensor(b)).data)
+    assert np.all(gap <= np.linalg.norm(b - a, axis=1) + 1e-6)
+
+
+def test_upsample2_repeats_pixels_and_sums_gradients_back():
+    x = Tensor(np.arange(8, dtype=np.float64).reshape(1, 2, 2, 2), requires_grad=True)
+    y = upsample2(x)
+    np.testing.assert_array_equal(y.data, x.data.repeat(2, axis=2).repeat(2, axis=3))
+    g = autograd.grad((y * y).sum(), x)
+    np.testing.assert_allclose(g.data, 4 * 2 * x.data)     # each pixel appears 4 times
+
+
+def test_conv_networks_on_16x16_images():
+    g = ConvGenerator(8, (16, 16), channels=4, rng=0)
+    imgs = g(Tensor(np.random.default_rng(0).normal(size=(5, 8)).astype(np.float32)))
+    assert imgs.shape == (5, 16, 16)
+    assert imgs.data.min() >= 0 and imgs.data.max() <= 1
+    d = ConvDiscriminator((16, 16), channels=4, pack=1, rng=0)
+    assert d(imgs).shape == (5,)
+    d2 = ConvDiscriminator((16, 16), channels=4, pack=2, num_classes=10, spectral=True, rng=0)
+    assert d2(imgs[:4], np.array([1, 2, 3, 4])).shape == (2,)
+    with pytest.raises(UserError, match="divisible by 4"):
+        ConvGenerator(8, (10, 10), rng=0)
