@@ -230,26 +230,33 @@ def nn_distances(a, b, block=1024):
     out = np.empty(len(a))
     for i in range(0, len(a), block):
         ab = a[i:i + block]
-        d2 = (ab * ab).sum(1)[:, None] - 2.0 * ab @ b.T + bb[None, :]
-        j = d2.argmin(1)
+        m = ab @ b.T                       # argmin_j |a-b_j|^2 = argmin_j |b_j|^2 - 2 a.b_j
+        m *= -2.0
+        m += bb
+        j = m.argmin(1)
         # the expansion finds the neighbour; the distance itself is recomputed directly,
         # so an exact copy is at distance 0.0, not at the expansion's rounding error
         out[i:i + block] = np.sqrt(((ab - b[j]) ** 2).sum(1))
     return out
 
 
-def copy_rate(samples, train, tol=None):
+def _copy_tol(train):
+    t = _flat(train)
+    return 1e-6 * (1.0 + float(np.sqrt((t * t).mean())))
+
+
+def copy_rate(samples, train, tol=None, distances=None):
     """Fraction of samples that are copies of a training example: He L1, "to the
     extreme, using delta functions is like sampling from training data" -- the filing
     cabinet scores 1.0. Strings: exact membership. Arrays: nearest-neighbour distance
-    <= ``tol`` (default ``1e-6 * (1 + rms of train)``, so floating-point copies count)."""
+    <= ``tol`` (default ``1e-6 * (1 + rms of train)``, so floating-point copies count);
+    pass ``distances`` (from :func:`nn_distances`) to reuse them."""
     if isinstance(samples, list):
         seen = set(train)
         return float(np.mean([s in seen for s in samples]))
-    t = _flat(train)
-    if tol is None:
-        tol = 1e-6 * (1.0 + float(np.sqrt((t * t).mean())))
-    return float((nn_distances(samples, t) <= tol).mean())
+    tol = _copy_tol(train) if tol is None else tol
+    d = nn_distances(samples, train) if distances is None else distances
+    return float((d <= tol).mean())
 
 
 def memorization(samples, train, test):
@@ -257,11 +264,11 @@ def memorization(samples, train, test):
     the training set next to the same for fresh test data (the baseline: a model that
     generalizes sits as far from the training set as new data does; a memorizer at 0).
     An exact copy is at distance 0.0."""
-    out = {"copy_rate": copy_rate(samples, train)}
-    if not isinstance(samples, list):
-        out["nn_distance"] = float(nn_distances(samples, train).mean())
-        out["nn_distance_test"] = float(nn_distances(test, train).mean())
-    return out
+    if isinstance(samples, list):
+        return {"copy_rate": copy_rate(samples, train)}
+    d = nn_distances(samples, train)
+    return {"copy_rate": copy_rate(samples, train, distances=d), "nn_distance": float(d.mean()),
+            "nn_distance_test": float(nn_distances(test, train).mean())}
 
 
 # ------------------------------------------------------------------------- accuracy
@@ -311,6 +318,11 @@ def evaluate(model, test, dataset=None, train=None, seed=0, n_samples=2500):
             err = float(dataset.entropy_error()) if hasattr(dataset, "entropy_error") else 0.0
             out["entropy"] = h
             out["kl_to_truth"], out["kl_to_truth_se"] = kl_to_truth(out["nll"], out["nll_se"], h, err)
+            # per dim: per token for text, by the dataset's exact mean length + end token
+            per = (dataset.expected_tokens() if hasattr(dataset, "expected_tokens")
+                   else model.spec.n_dims)
+            if per:
+                out["kl_to_truth_per_dim"] = out["kl_to_truth"] / per
     else:
         out.update({"nll": None, "nll_per_dim": None, "bits_per_dim": None,
                     "nll_note": f"{model.name()} gives no density"})

@@ -67,6 +67,10 @@ def heatmap(path, grid, xs, ys, data=None, title=None, label="log density", cmap
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.6, 5))
     g = np.ma.masked_invalid(np.asarray(grid, float))
+    if g.mask.all():                              # e.g. delta functions: -inf everywhere
+        g = np.ma.masked_array(np.zeros(g.shape), mask=True)
+        ax.text(0.5, 0.5, "no finite values on this grid\n(zero density everywhere it looked)",
+                transform=ax.transAxes, ha="center", va="center", fontsize=9)
     extent = (xs[0] - (xs[1] - xs[0]) / 2, xs[-1] + (xs[1] - xs[0]) / 2,
               ys[0] - (ys[1] - ys[0]) / 2, ys[-1] + (ys[1] - ys[0]) / 2)
     im = ax.imshow(g, origin="lower", extent=extent, cmap=cmap, aspect="equal")
@@ -155,6 +159,7 @@ def image_grid(path, images, shape=None, levels=None, ncols=None, title=None):
     ncols = ncols or int(math.ceil(math.sqrt(n)))
     nrows = int(math.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * 0.9, nrows * 0.9), squeeze=False)
+    fig.subplots_adjust(wspace=0.05, hspace=0.05)
     for i, ax in enumerate(axes.ravel()):
         ax.axis("off")
         if i < n:
@@ -169,12 +174,11 @@ def text_samples(path, texts, title=None, max_lines=40):
     """Text samples as a picture, one per line in a monospace font (for the tour; the
     CLI writes .txt files)."""
     plt = _plt()
-    lines = [repr(t)[1:-1] for t in list(texts)[:max_lines]]
-    fig = plt.figure(figsize=(7, 0.25 * max(len(lines), 1) + 0.6))
-    fig.text(0.01, 0.98, "\n".join(lines) or "(no samples)", family="monospace",
-             fontsize=12, va="top")
+    lines = [repr(t)[1:-1] for t in list(texts)[:max_lines]] or ["(no samples)"]
     if title:
-        fig.suptitle(title, fontsize=10)
+        lines = [title, "-" * len(title)] + lines
+    fig = plt.figure(figsize=(7, 0.25 * len(lines) + 0.6))
+    fig.text(0.01, 0.98, "\n".join(lines), family="monospace", fontsize=12, va="top")
     return _save(fig, path)
 
 

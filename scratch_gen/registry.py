@@ -157,8 +157,10 @@ class DataSpec:
 
     kind: "continuous" | "discrete" | "image" | "text"; shape: one example's shape (text:
     ``()``); levels: number of values per discrete coordinate/pixel (or None);
-    num_classes: number of labels (or None); vocab: for text, the training set's
-    characters, sorted, as one string; name: dataset name or file path (informative).
+    num_classes: number of labels (or None); vocab: for text, the characters of the
+    data's ``CharVocab`` (train and test together), sorted, as one string, so
+    ``scratch_gen.data.CharVocab([spec.vocab])`` rebuilds the same ids; name: dataset
+    name or file path (informative).
     """
 
     def __init__(self, kind, shape=(), levels=None, num_classes=None, vocab=None, name=None):
@@ -175,8 +177,10 @@ class DataSpec:
     def from_data(cls, data, name=None):
         """Build from anything with ``x, kind, shape`` and optionally ``y, levels,
         num_classes, name`` (the data package's FileData or a Dataset split)."""
-        x = data.x
-        vocab = "".join(sorted(set("".join(x)))) if data.kind == "text" else None
+        vocab = None
+        if data.kind == "text":
+            v = getattr(data, "vocab", None)
+            vocab = v.chars if v is not None else "".join(sorted(set("".join(data.x))))
         return cls(data.kind, getattr(data, "shape", ()), getattr(data, "levels", None),
                    getattr(data, "num_classes", None), vocab,
                    name if name is not None else getattr(data, "name", None))

@@ -1,0 +1,430 @@
+"""``scratch-gen``: train, sample and score every family from the shell.
+
+    scratch-gen datasets
+    scratch-gen train FAMILY [--model VARIANT] --data NAME|PATH [--test-data PATH]
+                     [--steps N] [--batch-size B] [--lr LR] [--seed S] [--device cpu|cuda]
+                     --out DIR [--resume]
+    scratch-gen sample DIR --n N --out FILE [--seed S] [--label Y]
+    scratch-gen eval DIR [--data NAME|PATH] [--test-data PATH]
+
+Families register themselves (registry.py); this file names none of them. A user
+mistake (unknown family, model or dataset, a missing file, a bad flag value) exits with
+status 2 and one line on stderr, never a traceback (DESIGN.md, "Conventions"); a bug
+still shows its traceback. A diverged run exits 1, an interrupted one 130, after saying
+where its checkpoint is.
+
+``eval`` prints one JSON object. JSON has no Infinity, so non-finite numbers are the
+strings "inf", "-inf", "nan": the filing cabinet's test NLL is "inf" (Isola L14, "Is
+the filing cabinet a good generative model?"), never a large finite number.
+"""
+import argparse
+import json
+import os
+import sys
+import textwrap
+
+import numpy as np
+
+from . import checkpoint, registry
+from .common.errors import UserError
+from .common.jsonio import atomic_write, jsonable
+
+PROG = "scratch-gen"
+
+
+class UsageError(UserError):
+    """A command line argparse rejected."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line raises instead of printing usage + exiting,
+    so main() prints it on one line like every other user error."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+# ------------------------------------------------------------------ argument types
+
+def _count(minimum):
+    def parse(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {v}")
+        return v
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+def _positive_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    if not (v > 0 and np.isfinite(v)):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
+    return v
+
+
+def _setting(text):
+    """KEY=VALUE with VALUE parsed as JSON when it is JSON (numbers, true, lists), else
+    kept as a string."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        value = json.loads(value)
+    except json.JSONDecodeError:
+        pass
+    return key, value
+
+
+# ------------------------------------------------------------------------- helpers
+
+def _data():
+    from . import data
+    return data
+
+
+def _dataset_names():
+    try:
+        return list(_data().names())
+    except ImportError:
+        return []
+
+
+def _variants_text():
+    lines = []
+    for fam in registry.families():
+        for name, cls in registry.variants(fam).items():
+            default = " (default)" if cls is registry.get(fam) else ""
+            lines.append(f"  {fam} --model {name}{default}: {cls.description}")
+            if cls.slide:
+                lines.append(f"      {cls.slide}")
+    return "\n".join(lines) or "  (no families registered)"
+
+
+def _datasets_text():
+    names = _dataset_names()
+    if not names:
+        return "  (no built-in datasets)"
+    return textwrap.fill(", ".join(names), 88, initial_indent="  ", subsequent_indent="  ")
+
+
+def _select_device(name):
+    """--device cuda runs on the engine's CUDA backend when it exists; until then it is
+    one clear line, not a traceback."""
+    if name == "cpu":
+        return
+    import autograd.backend as backend
+    use = getattr(backend, "use_device", None)
+    if use is None:
+        raise UserError("--device cuda: the CUDA target is not available (the engine has no "
+                        "CUDA backend yet); use --device cpu")
+    try:
+        use(name)
+    except (ImportError, RuntimeError, ValueError) as e:
+        msg = " ".join(str(e).split())
+        raise UserError(f"--device cuda: the CUDA target is not available ({msg}); "
+                        "use --device cpu") from None
+
+
+def _load_data(source, test_path, seed):
+    """(train, test, dataset_or_None) from a built-in name or a file path."""
+    if source is None:
+        raise UserError("no data given: pass --data NAME|PATH")
+    return _data().load(source, test_path=test_path, seed=seed)
+
+
+def _split_summary(split):
+    return f"{len(split.x)} examples"
+
+
+def _write_samples(path, samples, spec, data=None):
+    ext = os.path.splitext(path)[1].lower()
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UserError(f"--out {path}: folder {folder!r} does not exist")
+    if ext == ".png":
+        from . import plots
+        plots.samples_figure(path, spec, samples, data)
+        return
+    if isinstance(samples, list):
+        if ext != ".txt":
+            raise UserError(f"--out {path}: text samples are written as .txt (one per line) "
+                            "or .png")
+        bad = [s for s in samples if "\n" in s]
+        if bad:
+            raise UserError(f"a text sample holds a newline ({bad[0]!r}); .txt files have one "
+                            "sample per line")
+        atomic_write(path, lambda f: f.write("".join(s + "\n" for s in samples).encode()))
+        return
+    if ext != ".npy":
+        raise UserError(f"--out {path}: array samples are written as .npy (or .png)")
+    atomic_write(path, lambda f: np.save(f, np.asarray(samples), allow_pickle=False))
+
+
+def _figures(out, model, train_x, history_log):
+    """The pictures a run leaves next to its checkpoint; returns their paths."""
+    from . import plots
+    paths = []
+    rng = np.random.default_rng(0)
+    spec = model.spec
+    if spec.kind in ("continuous", "image", "text"):
+        n = 64 if spec.kind == "image" else (30 if spec.kind == "text" else 2000)
+        data = train_x[:n] if spec.kind == "text" else np.asarray(train_x)[:2000]
+        paths.append(plots.samples_figure(os.path.join(out, "samples.png"), spec,
+                                          model.sample(n, rng), data if spec.kind == "continuous" else None,
+                                          title=f"{model.name()}: data (green), samples (red)"
+                                          if spec.kind == "continuous" else model.name()))
+    if spec.kind == "continuous" and spec.n_dims == 2 and model.has("log_prob"):
+        x = np.asarray(train_x, float).reshape(len(train_x), 2)
+        lo, hi = plots._limits(x)
+        paths.append(plots.density_heatmap(os.path.join(out, "density.png"), model.log_prob,
+                                           lo, hi, data=x, title=f"{model.name()}: log p(x)"))
+    if os.path.isfile(history_log) and os.path.getsize(history_log):
+        paths.append(plots.training_curves(os.path.join(out, "curves.png"), history_log,
+                                           title=model.name()))
+    return paths
+
+
+# ------------------------------------------------------------------------ commands
+
+def cmd_datasets(args):
+    data = _data()
+    rows = [("name", "kind", "shape", "levels", "classes", "truth")]
+    for name in data.names():
+        ds = data.get(name)
+        truth = ["sample"]
+        if ds.has_log_prob:
+            truth.append("log_prob")
+        if ds.has_entropy:
+            err = ds.entropy_error()
+            truth.append("entropy" + (f" (+-{err:.1g})" if err else " (exact)"))
+        rows.append((name, ds.kind, "x".join(map(str, ds.shape)) or "-",
+                     str(ds.levels or "-"), str(ds.num_classes or "-"), ", ".join(truth)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for k, r in enumerate(rows):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if k == 0:
+            print("  ".join("-" * w for w in widths))
+    print("\n" + "\n".join(f"{name}: {data.get(name).describe()}" for name in data.names()))
+    return 0
+
+
+def cmd_train(args):
+    from .train import fit
+    _select_device(args.device)
+    config = dict(args.set or [])
+    meta = {"data": args.data, "test_data": args.test_data, "data_seed": args.data_seed}
+    if not args.resume and checkpoint.exists(args.out):
+        raise UserError(f"{args.out} already holds a checkpoint; pass --resume to continue "
+                        "it or choose another --out")
+    if args.resume:
+        record = checkpoint.read_record(args.out)
+        if args.batch_size is not None and args.batch_size != record["batch_size"]:
+            raise UserError(f"{args.out} was trained with batch_size={record['batch_size']}; "
+                            f"resuming with batch_size={args.batch_size} would not continue "
+                            "the same run")
+        if args.steps is not None and args.steps < record["step"]:
+            raise UserError(f"the checkpoint in {args.out} is at step {record['step']}, "
+                            f"past --steps {args.steps}")
+        if record["family"] != args.family:
+            raise UserError(f"{args.out} holds a {record['family']} checkpoint, not {args.family}")
+        if args.model is not None and args.model != record["variant"]:
+            raise UserError(f"{args.out} holds model {record['variant']!r}, not {args.model!r}")
+        cls = registry.get(args.family, record["variant"])
+        was = record.get("meta", {})
+        for key in ("data", "test_data", "data_seed"):
+            if was.get(key) != meta[key]:
+                raise UserError(f"{args.out} was trained with --{key.replace('_', '-')} "
+                                f"{was.get(key)}, not {meta[key]}; resume with the same data")
+        config = {**record["config"], **config}
+    else:
+        cls = registry.get(args.family, args.model)
+    if args.lr is not None:
+        if "lr" not in cls.default_config:
+            why = "it is fitted in closed form" if not cls.trainable() else "it takes no --lr"
+            raise UserError(f"--lr {args.lr}: {cls.name()} has no learning rate ({why})")
+        config["lr"] = args.lr
+    config = cls.resolve_config(config)
+    if args.resume and config != cls.resolve_config(record["config"]):
+        raise UserError(f"{args.out} was trained with settings {record['config']}; "
+                        f"resume cannot change them to {config}")
+    if args.steps is not None and args.steps > 0 and not cls.trainable():
+        raise UserError(f"--steps {args.steps}: {cls.name()} is fitted in closed form and "
+                        "takes no training steps (use --steps 0 or leave it out)")
+
+    train, test, dataset = _load_data(args.data, args.test_data, args.data_seed)
+    spec = registry.DataSpec.from_data(train, name=args.data)
+    if args.resume and spec.to_dict() != record["data"]:
+        raise UserError(f"the data no longer matches {args.out}'s checkpoint "
+                        f"({record['data']['kind']} {record['data']['shape']})")
+    init_rng = np.random.default_rng(np.random.SeedSequence(args.seed, spawn_key=(1,)))
+    model = cls(spec, config, init_rng)
+    if not args.quiet:
+        print(f"{cls.name()} on {args.data} ({spec.kind}, shape {list(spec.shape)}, "
+              f"{_split_summary(train)} train, {len(test.x)} test)", file=sys.stderr)
+    result = fit(model, train, steps=args.steps, batch_size=args.batch_size,
+                 seed=None if args.resume else args.seed, out=args.out, resume=args.resume,
+                 quiet=args.quiet, ckpt_every=args.ckpt_every, log_every=args.log_every,
+                 meta=meta)
+    figures = _figures(args.out, model, train.x, os.path.join(args.out, "log.jsonl"))
+    print(f"trained {cls.name()} to step {result.step} in {result.seconds:.1f}s; "
+          f"checkpoint {result.checkpoint}")
+    for path in figures:
+        print(f"figure {path}")
+    return 0
+
+
+def cmd_sample(args):
+    model, record = checkpoint.load_model(args.dir)
+    rng = np.random.default_rng(args.seed)
+    label = model.check_label(args.label)
+    samples = model.sample(args.n, rng, label=label)
+    data = None
+    if args.out.lower().endswith(".png") and model.spec.kind == "continuous":
+        meta = record.get("meta", {})
+        if meta.get("data"):
+            data = _load_data(meta["data"], meta.get("test_data"), meta.get("data_seed", 0))[0].x
+    _write_samples(args.out, samples, model.spec, data)
+    print(f"wrote {args.n} samples of {model.name()} to {args.out}")
+    return 0
+
+
+def cmd_eval(args):
+    model, record = checkpoint.load_model(args.dir)
+    meta = record.get("meta", {})
+    same = args.data is None or (args.data == meta.get("data") and args.test_data in
+                                 (None, meta.get("test_data")))
+    source = meta.get("data") if args.data is None else args.data
+    test_path = args.test_data if args.test_data is not None else (
+        meta.get("test_data") if args.data is None else None)
+    train, test, dataset = _load_data(source, test_path, meta.get("data_seed", 0))
+    spec = registry.DataSpec.from_data(test)
+    if (spec.kind, spec.shape) != (model.spec.kind, model.spec.shape):
+        raise UserError(f"{source} holds {spec.kind} data of shape {list(spec.shape)}; the "
+                        f"model in {args.dir} was trained on {model.spec.kind} data of shape "
+                        f"{list(model.spec.shape)}")
+    from . import metrics
+    result = metrics.evaluate(model, test, dataset, train=train if same else None,
+                              seed=args.seed, n_samples=args.n_samples)
+    result = {"data": source, "step": record["step"], **result}
+    print(json.dumps(jsonable(result)))
+    return 0
+
+
+# ---------------------------------------------------------------------------- main
+
+def build_parser():
+    registry.load_families()
+    fmt = argparse.RawDescriptionHelpFormatter
+    variants, datasets = _variants_text(), _datasets_text()
+    p = Parser(prog=PROG, formatter_class=fmt,
+               description="Deep generative models from scratch: train, sample, evaluate.",
+               epilog=f"families and models:\n{variants}\n\ndatasets:\n{datasets}\n\n"
+               "'scratch-gen COMMAND --help' for each command.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+
+    listing = f"families and models:\n{variants}\n\ndatasets (or a file path):\n{datasets}"
+    d = sub.add_parser("datasets", help="the built-in datasets and the truth each knows",
+                       formatter_class=fmt, epilog=listing,
+                       description="A table of the built-in datasets and the truth each knows.")
+    d.set_defaults(func=cmd_datasets)
+
+    t = sub.add_parser("train", help="train a model and write a run folder",
+                       formatter_class=fmt, description="Train FAMILY/VARIANT on a dataset; "
+                       "writes DIR/checkpoint.json, the arrays, log.jsonl and figures.",
+                       epilog=listing)
+    t.add_argument("family", help="model family: " + ", ".join(registry.families()))
+    t.add_argument("--model", help="variant of the family (default: the family's default)")
+    t.add_argument("--data", required=True, help="built-in dataset name or a file path")
+    t.add_argument("--test-data", help="test file (default: split from --data)")
+    t.add_argument("--steps", type=_count(0), help="optimisation steps in total "
+                   "(default: the model's own)")
+    t.add_argument("--batch-size", type=_count(1), help="minibatch size (default: the model's)")
+    t.add_argument("--lr", type=_positive_float, help="learning rate (default: the model's)")
+    t.add_argument("--set", type=_setting, action="append", metavar="KEY=VALUE",
+                   help="another model setting (repeatable)")
+    t.add_argument("--seed", type=_count(0), default=0, help="seed for weights and training")
+    t.add_argument("--data-seed", type=_count(0), default=0,
+                   help="seed for drawing/splitting the data (default 0)")
+    t.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    t.add_argument("--out", required=True, help="run folder")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out exactly")
+    t.add_argument("--ckpt-every", type=_count(1), help="checkpoint every K steps")
+    t.add_argument("--log-every", type=_count(1), help="log and print every K steps")
+    t.add_argument("--quiet", action="store_true", help="no progress line")
+    t.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("sample", help="draw samples from a trained model",
+                       formatter_class=fmt, epilog=listing,
+                       description="Draw samples; .npy for arrays, .txt (one per line) for "
+                       "text, .png for a picture.")
+    s.add_argument("dir", help="run folder written by train")
+    s.add_argument("--n", type=_count(1), required=True, help="number of samples")
+    s.add_argument("--out", required=True, help="FILE.npy | FILE.txt | FILE.png")
+    s.add_argument("--seed", type=_count(0), default=0)
+    s.add_argument("--label", type=_count(0), help="class label (conditional models)")
+    s.set_defaults(func=cmd_sample)
+
+    e = sub.add_parser("eval", help="score a trained model; prints one JSON object",
+                       formatter_class=fmt,
+                       description="Score a trained model on test data; prints one JSON "
+                       "object (non-finite numbers as the strings 'inf', '-inf', 'nan').",
+                       epilog=listing)
+    e.add_argument("dir", help="run folder written by train")
+    e.add_argument("--data", help="dataset name or path (default: the training data)")
+    e.add_argument("--test-data", help="test file")
+    e.add_argument("--seed", type=_count(0), default=0, help="seed for sample-based metrics")
+    e.add_argument("--n-samples", type=_count(2), default=2500,
+                   help="samples for the sample-based metrics (PacGAN uses 2500)")
+    e.set_defaults(func=cmd_eval)
+    return p
+
+
+def _user_errors():
+    errors = [UserError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
+              PermissionError]
+    try:
+        errors.append(_data().DataError)
+    except (ImportError, AttributeError):
+        pass
+    return tuple(errors)
+
+
+def _one_line(e):
+    return " ".join(str(e).split())
+
+
+def main(argv=None):
+    """Entry point of ``scratch-gen`` and ``python -m scratch_gen``; returns the exit
+    status."""
+    from .train import TrainingDiverged, TrainingInterrupted
+    user_errors = _user_errors()
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except user_errors as e:
+        msg = _one_line(e)
+        if isinstance(e, OSError) and e.filename is not None:
+            msg = f"{e.strerror}: {e.filename}"
+        if not msg.startswith(PROG):
+            msg = f"{PROG}: error: {msg}"
+        print(msg, file=sys.stderr)
+        return 2
+    except TrainingDiverged as e:
+        print(f"{PROG}: training stopped: {_one_line(e)}", file=sys.stderr)
+        return 1
+    except TrainingInterrupted as e:
+        print(f"{PROG}: {_one_line(e)}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
