@@ -1,0 +1,106 @@
+"""PixelCNN: pixels one at a time, with masked convolutions (van den Oord et al. 2016).
+
+Isola L14, "Autoregressive model of pixels": ``x_1..x_{n-1} -> f_theta -> x_n``, trained
+with "elementwise scores x_n (.) log x^_n" (the cross-entropy against the one-hot true
+value), sampled pixel by pixel in raster order.
+
+A convolution sees a window around each pixel; PixelCNN ("Pixel Recurrent Neural
+Networks", van den Oord, Kalchbrenner & Kavukcuoglu 2016, section 3.5) zeroes the
+weights that would look at the current pixel or after it in raster order:
+
+- mask A (first layer): rows above, and the current row left of the centre: the output
+  at (r, c) never reads x_{r,c} itself;
+- mask B (later layers): also the centre, because there the centre holds features that
+  were themselves computed from pixels before (r, c) only.
+
+So the stack computes all ``p(x_{rc} | x_<rc)`` in one forward pass for training and for
+log_prob, while sampling needs one pass per pixel. Each pixel is a categorical over K
+levels (K read from the data: 2 for binary images), the paper's 256-way softmax in
+small. Stacked masked 3x3 convolutions have a blind spot above-right of each pixel
+(van den Oord et al. 2016b fix it with gated vertical/horizontal stacks); a wide first
+layer narrows it.
+"""
+import numpy as np
+
+from autograd import Tensor
+from autograd.nn import Linear, Module, ModuleList
+
+from ..common.errors import UserError
+from ..registry import register
+from .chain import TokenModel
+from .layers import MaskedConv2d, pixelcnn_taps
+
+
+def pixelcnn_mask(kind, k):
+    """The ``(k, k)`` 0/1 mask of type "A" or "B": 1 at the taps a masked convolution
+    reads (for ``nn.Conv2d(mask=...)``; :class:`MaskedConv2d` uses the taps directly)."""
+    m = np.zeros((k, k))
+    for dy, dx in pixelcnn_taps(kind, k):
+        m[dy + k // 2, dx + k // 2] = 1.0
+    return m
+
+
+class PixelCNNNet(Module):
+    """Channels-last: pixels ``(N, H, W)`` -> logits ``(N, H, W, K)``."""
+
+    def __init__(self, K, channels, layers, first_kernel, kernel, rng):
+        super().__init__()
+        self.K = K
+        self.first = MaskedConv2d(1, channels, first_kernel, "A", rng=rng)
+        self.body = ModuleList([MaskedConv2d(channels, channels, kernel, "B", rng=rng)
+                                for _ in range(layers)])
+        self.head1 = Linear(channels, channels, rng=rng)
+        self.head2 = Linear(channels, K, rng=rng)
+        # how far up and sideways one output reads (its receptive field's half-width)
+        self.reach = first_kernel // 2 + layers * (kernel // 2)
+
+    def forward(self, img):
+        dtype = self.head2.weight.dtype
+        v = Tensor((img.astype(dtype) / (self.K - 1) * 2.0 - 1.0)[..., None])   # in [-1, 1]
+        h = self.first(v).relu()
+        for conv in self.body:
+            h = h + conv(h).relu()                                 # residual, mask B
+        return self.head2(self.head1(h).relu())
+
+
+@register("autoregressive", "pixelcnn")
+class PixelCNN(TokenModel):
+    description = "masked conv2d (type A, then B) over binary or K-level pixels"
+    slide = "Isola L14, 'Autoregressive model of pixels'; van den Oord et al. 2016 (PixelCNN)"
+    data_kinds = ("image",)
+    default_steps = 2000
+    default_batch_size = 16
+    default_config = {"channels": 32, "layers": 5, "first_kernel": 7, "kernel": 3, "lr": 2e-3}
+    prefix_ok = False
+
+    def build(self, rng):
+        c = self.config
+        if len(self.spec.shape) != 2:
+            raise UserError(f"pixelcnn needs single-channel images of shape (H, W); got "
+                            f"shape {self.spec.shape}")
+        if c["first_kernel"] < 3 or c["first_kernel"] % 2 == 0 or c["kernel"] < 1 \
+                or c["kernel"] % 2 == 0:
+            raise UserError(f"first_kernel={c['first_kernel']}, kernel={c['kernel']}: expected "
+                            "odd sizes, the first >= 3 (a 1x1 mask A reads nothing)")
+        self.net = PixelCNNNet(self.seq.V, c["channels"], c["layers"], c["first_kernel"],
+                               c["kernel"], rng)
+
+    def logits(self, x):
+        n = len(x)
+        return self.net(x.reshape((n,) + self.seq.shape)).reshape(n, self.seq.length, self.seq.V)
+
+    def stepper(self, n, cached=True):
+        """Pixel i's logits read only a window of ``reach`` rows above and ``reach``
+        columns either side, so the fast sampler runs the network on that crop (the rest
+        of the image cannot change the answer: the tests compare with the full pass)."""
+        if not cached:
+            return super().stepper(n, cached)
+        H, W = self.seq.shape
+        R = self.net.reach
+
+        def step(x, i):
+            r, c = divmod(i, W)
+            r0, c0, c1 = max(0, r - R), max(0, c - R), min(W, c + R + 1)
+            crop = x.reshape(n, H, W)[:, r0:r + 1, c0:c1]
+            return self.net(crop).data[:, r - r0, c - c0]
+        return step
