@@ -66,12 +66,12 @@ def polygon_sdf_reference(points, segments):
     return np.where(inside, dist, -dist)
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def polygon_sdf(points, segments):
     n = points.shape[0]
     e = segments.shape[0]
     out = np.empty(n)
-    for i in prange(n):
+    for i in range(n):          # runs once per process: serial, so it compiles quickly
         px, py = points[i, 0], points[i, 1]
         best = np.inf
         inside = False
@@ -155,12 +155,12 @@ def render_polylines_reference(px, py, height, width, radius):
     return (best <= radius * radius).astype(np.int64)
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def render_polylines(px, py, height, width, radius):
     n, m = px.shape
     out = np.zeros((n, height, width), dtype=np.int64)
     r2 = radius * radius
-    for i in prange(n):
+    for i in range(n):
         for k in range(m - 1):
             ax, ay = px[i, k], py[i, k]
             dx, dy = px[i, k + 1] - ax, py[i, k + 1] - ay

@@ -47,9 +47,10 @@ class River(Dataset):
       2 sin(10 deg) = 0.35 units; at 2.5 pixels per unit, with pixels inked when their
       centre is within 0.7 px of the line, all 2^10 = 1,024 rivers give different
       40 x 32 images (smaller scales merge some: 1.6 px/unit gives 3,286 images for
-      4,096 rivers of N = 12). ``_river_table`` renders all of them and checks it; the
-      closest pair differs in one pixel, and no pixel centre lies within 1e-4 px of the
-      inking threshold, so the check does not hang on rounding.
+      4,096 rivers of N = 12). ``_river_table`` renders all of them and checks it. The
+      closest pairs (6 of them) differ in one pixel, and no pixel centre lies within
+      1e-5 px of the inking threshold, far above rounding error, so no machine's
+      arithmetic can merge two images.
 
     The river starts at the left, mid-height, heading right; the image is tall enough
     for the most curled river (all turns one way).
@@ -68,7 +69,7 @@ class River(Dataset):
     shape = (40, 32)
     image_shape = (40, 32)
     default_sizes = (5_000, 1_000)
-    summary = ("the lecture's turtle river: 10 coin flips turn a 11-step line 10 degrees "
+    summary = ("the lecture's turtle river: 10 coin flips turn an 11-step line 10 degrees "
                "left/right, drawn on 40x32 binary pixels; one image per flip sequence")
 
     def render(self, z):
