@@ -1,0 +1,153 @@
+"""The alternating game as a workbench model: k steps of d per step of g, the switches,
+exact resume, sampling from the EMA, errors a user can make."""
+import json
+
+import numpy as np
+import pytest
+
+from scratch_gen import cli, data, registry
+from scratch_gen.common.errors import UserError
+from scratch_gen.registry import DataSpec
+from scratch_gen.train import fit
+
+RING = DataSpec("continuous", (2,), name="ring8")
+SMALL = {"hidden": 16, "g_layers": 2, "d_layers": 2}
+
+
+def ring(n, seed=0):
+    return data.get("ring8").sample(n, np.random.default_rng(seed))
+
+
+def test_the_variants_are_registered_with_the_slide():
+    vs = registry.variants("gan")
+    assert list(vs)[:4] == ["minimax", "nonsaturating", "r1", "wgan-gp"]
+    for cls in vs.values():
+        assert "Isola L14" in cls.slide and cls.description
+
+
+def test_k_discriminator_steps_per_generator_step():
+    m = registry.build("gan", "minimax", RING, dict(SMALL, k=3), np.random.default_rng(0))
+    m.setup(ring(100), None, np.random.default_rng(0))
+    m.train_step(ring(12), None, np.random.default_rng(1))
+    assert set(m.opt_d.steps) == {3} and set(m.opt_g.steps) == {1}
+    with pytest.raises(UserError, match="k=3"):
+        m.train_step(ring(2), None, np.random.default_rng(1))
+
+
+@pytest.mark.parametrize("variant,keys", [
+    ("minimax", {"loss", "g_loss", "d_real", "d_fake", "lr"}),
+    ("r1", {"loss", "g_loss", "d_real", "d_fake", "r1", "lr"}),
+    ("wgan-gp", {"loss", "g_loss", "gp", "lr"}),
+])
+def test_each_variant_takes_a_step_and_reports_its_terms(variant, keys):
+    cfg = dict(SMALL, pack=2, spectral_norm=True)
+    m = registry.build("gan", variant, RING, cfg, np.random.default_rng(0))
+    m.setup(ring(100), None, np.random.default_rng(0))
+    out = m.train_step(ring(40), None, np.random.default_rng(1))
+    assert set(out) == keys
+    assert all(np.isfinite(v) for v in out.values())
+
+
+def test_bad_settings_are_one_line_user_errors():
+    for cfg, word in [({"pack": 0}, "pack"), ({"loss": "hinge"}, "hinge"),
+                      ({"ema": 1.5}, "ema"), ({"colour": 1}, "colour")]:
+        with pytest.raises(UserError, match=word) as e:
+            registry.build("gan", "minimax", RING, cfg, np.random.default_rng(0))
+        assert "\n" not in str(e.value)
+    with pytest.raises(UserError, match="labelled"):
+        registry.build("gan", "minimax", DataSpec("continuous", (2,)), {"conditional": True})
+
+
+def test_learning_rate_decays_linearly_to_zero_over_the_tail():
+    m = registry.build("gan", "r1", RING, dict(SMALL, lr=1e-3, lr_decay=0.25, total_steps=100),
+                       np.random.default_rng(0))
+    rates = [m.learning_rate(t) for t in (0, 75, 80, 90, 100, 120)]
+    np.testing.assert_allclose(rates, [1e-3, 1e-3, 0.8e-3, 0.4e-3, 0.0, 0.0])
+
+
+def test_resume_repeats_an_uninterrupted_run_exactly(tmp_path):
+    x = ring(500)
+    cfg = dict(SMALL, ema=0.9, r1=0.5, lr_decay=0.5, total_steps=8, pack=2)
+
+    def build():
+        return registry.build("gan", "r1", RING, cfg, np.random.default_rng(3))
+    straight = build()
+    fit(straight, x, steps=8, batch_size=32, seed=5, quiet=True)
+    first = build()
+    fit(first, x, steps=4, batch_size=32, seed=5, out=str(tmp_path), quiet=True)
+    again = build()
+    fit(again, x, steps=8, seed=5, out=str(tmp_path), resume=True, quiet=True)
+    for ema in (True, False):
+        a = straight.sample(50, np.random.default_rng(0), ema=ema)
+        b = again.sample(50, np.random.default_rng(0), ema=ema)
+        np.testing.assert_array_equal(a, b)
+
+
+def test_samples_come_from_the_ema_generator_in_data_coordinates():
+    m = registry.build("gan", "r1", RING, SMALL, np.random.default_rng(0))
+    x = ring(1000) * 10 + 3                       # the model standardizes and undoes it
+    m.setup(x, None, np.random.default_rng(0))
+    assert abs(m.scale - x.std()) < 1e-12
+    for _ in range(3):
+        m.train_step(x[:64], None, np.random.default_rng(1))
+    s_ema = m.sample(7, np.random.default_rng(2))
+    s_raw = m.sample(7, np.random.default_rng(2), ema=False)
+    assert s_ema.shape == (7, 2) and s_ema.dtype == np.float64
+    assert not np.allclose(s_ema, s_raw)
+    with m.averaged():
+        import autograd
+        with autograd.no_grad():
+            z = m.noise(7, np.random.default_rng(2))
+            direct = m.G(z).data * m.scale + m.shift
+    np.testing.assert_allclose(s_ema, direct, rtol=1e-6)
+    assert m.sample(0, np.random.default_rng(0)).shape == (0, 2)
+    with pytest.raises(UserError, match="unconditional"):
+        m.sample(3, np.random.default_rng(0), label=1)
+
+
+def test_a_conditional_gan_puts_each_label_on_its_own_mode():
+    ds = data.get("ring8")
+    x, y = ds.sample_labelled(4000, np.random.default_rng(0))
+    spec = DataSpec("continuous", (2,), num_classes=8, name="ring8")
+    m = registry.build("gan", "r1", spec, dict(SMALL, hidden=32, conditional=True, r1=1.0,
+                                               lr=3e-3, total_steps=300), np.random.default_rng(0))
+    fit(m, (x, y), steps=300, batch_size=64, seed=0, quiet=True)
+    hits = []
+    for label in range(8):
+        s = m.sample(100, np.random.default_rng(label), label=label)
+        d2 = ((s[:, None] - ds.centers[None]) ** 2).sum(-1)
+        hits.append(np.mean((d2.argmin(1) == label) & (d2.min(1) < (10 * ds.std) ** 2)))
+    assert min(hits) > 0.9, hits          # on its own mode, within 10 std of the centre
+    with pytest.raises(UserError, match="pass a label"):
+        m.sample(3, np.random.default_rng(0))
+
+
+def test_the_convolutional_gan_on_glyphs_takes_steps_and_samples_images():
+    ds = data.get("glyphs")
+    x = ds.sample(64, np.random.default_rng(0))
+    spec = DataSpec("image", ds.shape, name="glyphs")
+    m = registry.build("gan", "r1", spec, {"channels": 4, "latent_dim": 8, "pack": 2},
+                       np.random.default_rng(0))
+    m.setup(x, None, np.random.default_rng(0))
+    out = m.train_step(x[:16], None, np.random.default_rng(0))
+    assert np.isfinite(out["loss"]) and np.isfinite(out["r1"])
+    s = m.sample(5, np.random.default_rng(0))
+    assert s.shape == (5, 16, 16) and s.dtype == np.float32
+    assert 0 <= s.min() and s.max() <= 1
+
+
+def test_cli_train_sample_eval(tmp_path, capsys):
+    run = str(tmp_path / "run")
+    assert cli.main(["train", "gan", "--model", "r1", "--data", "ring8", "--steps", "6",
+                     "--batch-size", "32", "--set", "pack=2", "--set", "hidden=16",
+                     "--out", run, "--quiet"]) == 0
+    with open(f"{run}/checkpoint.json") as f:
+        assert json.load(f)["config"]["pack"] == 2
+    npy = str(tmp_path / "s.npy")
+    assert cli.main(["sample", run, "--n", "10", "--out", npy]) == 0
+    assert np.load(npy).shape == (10, 2)
+    capsys.readouterr()
+    assert cli.main(["eval", run, "--n-samples", "200"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {"modes", "high_quality", "reverse_kl", "mmd2", "d_real", "d_fake"} <= set(result)
+    assert result["nll"] is None
