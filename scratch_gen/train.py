@@ -19,7 +19,8 @@ The contract
    required. The model draws its own noise from the same ``rng``.
 3. Every ``log_every`` steps: one JSON line appended to ``out/log.jsonl`` (the means of
    each metric over the window, ``step``, ``time``, ``steps_per_s``) and, unless
-   ``quiet``, a progress line ``step 300/2000  loss 1.2345  812.3 steps/s  ETA 2s``.
+   ``quiet``, a progress line ``step 300/2000  loss 1.2345  812.3 steps/s  ETA 2s``
+   (redrawn in place on a terminal; elsewhere at most one line per 2 s, and the last).
 4. Every ``ckpt_every`` steps and at the end: a checkpoint (checkpoint.py) holding
    ``model.state_dict()``, the step, and ``rng.bit_generator.state`` as JSON. Because
    every random number comes from that one generator, a resumed run repeats the
@@ -50,6 +51,7 @@ from .common.errors import UserError
 from .common.jsonio import atomic_write, jsonable
 
 LOG = "log.jsonl"
+PRINT_EVERY = 2.0      # seconds between progress lines when stderr is not a terminal
 
 
 class TrainingDiverged(RuntimeError):
@@ -254,6 +256,7 @@ def fit(model, train, steps=None, batch_size=None, seed=None, out=None, ckpt_eve
     t0 = time.perf_counter()
     tty = hasattr(stream, "isatty") and stream.isatty()
     step = start
+    printed = -math.inf
     if start == 0 and steps == 0:
         save(0)                          # closed-form models: the fit is the checkpoint
     with _deferred_sigint() as sigint, (open(log_path, "a") if log_path else
@@ -283,7 +286,10 @@ def fit(model, train, steps=None, batch_size=None, seed=None, out=None, ckpt_eve
                         log.write(json.dumps(jsonable(dict(step=step, **means, time=elapsed,
                                                            steps_per_s=rate))) + "\n")
                         log.flush()
-                    if not quiet:
+                    # on a terminal the line redraws in place at every log point; in a
+                    # file or pipe one line per PRINT_EVERY seconds, and the last step
+                    if not quiet and (tty or step == steps or elapsed - printed >= PRINT_EVERY):
+                        printed = elapsed
                         eta = (steps - step) / rate if rate > 0 else math.inf
                         extra = "".join(f"  {k} {v:.4g}" for k, v in means.items() if k != "loss")
                         line = (f"step {step}/{steps}  loss {means['loss']:.4f}{extra}  "
