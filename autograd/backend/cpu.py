@@ -3,7 +3,9 @@
 Same names, same signatures, same results (up to summation order).  Read this file next
 to ``reference.py``: each public function is a thin wrapper that prepares arrays (one
 floating dtype, C-contiguous, output allocated) and launches one module-level
-``@njit(parallel=True, cache=True)`` kernel whose name starts with an underscore.
+``@njit(parallel=True, cache=True)`` kernel whose name starts with an underscore.  The
+kernels share a few serial ``@njit(cache=True)`` helpers (a branch-free ``_exp``, a row
+log-sum-exp, distance rows), which Numba inlines into them.
 
 Rules every kernel here follows (DESIGN.md, 'Numba rules'):
   * no closures and no functions passed as arguments (they defeat the on-disk cache);

@@ -210,3 +210,14 @@ def test_quadratic_kernels_symmetrise_an_asymmetric_w(rng):
     W, b = rng.standard_normal((9, 9)), rng.standard_normal(9)
     np.testing.assert_allclose(K.quadratic_energies(W, b, True),
                                R.quadratic_energies(W, b, True), rtol=1e-12, atol=1e-10)
+
+
+# ------------------------------------------------------------------ the vectorizable exp
+
+def test_branch_free_exp_matches_numpy():
+    # cpu._exp replaces libm's exp inside the loops; it must be as good over x <= 0.
+    x = np.concatenate([-np.geomspace(1e-12, 707.9, 400), [0.0, -0.0, -1e-300]])
+    got = np.array([K._exp(v) for v in x])
+    np.testing.assert_allclose(got, np.exp(x), rtol=1e-15, atol=0)
+    assert K._exp(-708.5) == 0.0 and K._exp(-np.inf) == 0.0
+    assert np.isnan(K._exp(np.nan))
