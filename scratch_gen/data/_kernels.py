@@ -61,7 +61,8 @@ def polygon_sdf_reference(points, segments):
     py, px = points[:, 1:2], points[:, 0:1]
     crosses = (y0 > py) != (y1 > py)
     with np.errstate(divide="ignore", invalid="ignore"):
-        xc = segments[None, :, 0] + (py - y0) * (segments[None, :, 2] - segments[None, :, 0]) / (y1 - y0)
+        x0, x1 = segments[None, :, 0], segments[None, :, 2]
+        xc = x0 + (py - y0) * (x1 - x0) / (y1 - y0)
     inside = ((crosses & (px < xc)).sum(axis=1) % 2) == 1
     return np.where(inside, dist, -dist)
 

@@ -36,12 +36,15 @@ def check_rng(rng):
 
 def as_array(x, shape, name, dtype=np.float64):
     """``x`` as an array of ``(n, *shape)``; a single example is not silently accepted,
-    because a (2,) array could be one point or two scalars."""
+    because a (2,) array could be one point or two scalars. ``dtype=None`` keeps any
+    numeric dtype (integer images need no float copy)."""
     try:
         a = np.asarray(x, dtype=dtype)
     except (TypeError, ValueError):
+        a = None
+    if a is None or a.dtype.kind not in "biuf":
         raise DataError(f"{name}: expected a numeric array of shape (n, "
-                        f"{', '.join(map(str, shape))})") from None
+                        f"{', '.join(map(str, shape))})")
     if a.ndim != 1 + len(shape) or tuple(a.shape[1:]) != tuple(shape):
         raise DataError(f"{name}: got shape {a.shape}, expected (n, "
                         f"{', '.join(map(str, shape))})")

@@ -65,11 +65,11 @@ def _ising_table():
 
 class BarsStripes(DiscreteDataset):
     """Bars and stripes on 4x4 (MacKay, *Information Theory, Inference, and Learning
-    Algorithms*, 2003; a standard test of Boltzmann machines): every column on or off (2^4 bar patterns) or every row on or off (2^4
-    stripe patterns). All-off and all-on are both, so there are 2^4 + 2^4 - 2 = 30
-    distinct images. We make them equally likely (entropy ln 30); the classic recipe
-    "pick bars or stripes, then the bits" would give the two shared images twice the
-    probability of the others."""
+    Algorithms*, 2003; a standard test of Boltzmann machines): every column on or off
+    (2^4 bar patterns) or every row on or off (2^4 stripe patterns). All-off and all-on
+    are both, so there are 2^4 + 2^4 - 2 = 30 distinct images. We make them equally
+    likely (entropy ln 30); the classic recipe "pick bars or stripes, then the bits"
+    would give the two shared images twice the probability of the others."""
 
     name = "bars_stripes"
     shape = (16,)

@@ -55,6 +55,8 @@ def load_path(path, test_path=None, seed=0):
     """``(train, test)`` FileData from a file or folder; without ``test_path`` a seeded
     90/10 split (``np.random.default_rng(seed).permutation``; test gets
     ``max(1, round(N / 10))`` examples)."""
+    path = os.fspath(path)
+    test_path = None if test_path is None else os.fspath(test_path)
     data = _read(path)
     if test_path is None:
         n = len(data.x)
@@ -130,7 +132,8 @@ def _read_npz(path):
         raise DataError(f"{path}: not an .npz archive (a single array belongs in .npy)")
     with z:
         if "x" not in z.files:
-            raise DataError(f"{path}: no array named 'x' (found: {', '.join(z.files) or 'nothing'})")
+            found = ", ".join(z.files) or "nothing"
+            raise DataError(f"{path}: no array named 'x' (found: {found})")
         try:
             x = z["x"]
             y = z["y"] if "y" in z.files else None

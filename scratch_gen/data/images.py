@@ -106,12 +106,13 @@ class River(Dataset):
     def decode(self, x):
         """The flips that drew each image, or a row of -1 for an image no river draws.
         Found in the table of all 2^N renderings and confirmed by drawing it again."""
-        a = as_array(x, self.shape, "river.decode(x)", dtype=np.float64)
+        a = as_array(x, self.shape, "river.decode(x)", dtype=None)
         images, index = _river_table(type(self))
         z = np.full((len(a), self.n_turns), -1, dtype=np.int64)
-        binary = np.all((a == 0) | (a == 1), axis=(1, 2))
-        packed = np.packbits(a.astype(np.uint8).reshape(len(a), -1), axis=1)
-        hits = [(i, index.get(packed[i].tobytes())) for i in np.flatnonzero(binary)]
+        binary = np.flatnonzero(np.all((a == 0) | (a == 1), axis=(1, 2)))
+        pixels = a[binary].astype(np.uint8).reshape(len(binary), math.prod(self.shape))
+        packed = np.packbits(pixels, axis=1)
+        hits = [(i, index.get(row.tobytes())) for i, row in zip(binary, packed)]
         hits = [(i, j) for i, j in hits if j is not None]
         if hits:
             rows, codes = map(np.array, zip(*hits))

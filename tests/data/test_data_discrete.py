@@ -60,7 +60,8 @@ def test_bars_and_stripes_are_what_they_say():
     cols_const = (imgs == imgs[:, :1, :]).all(axis=(1, 2))
     rows_const = (imgs == imgs[:, :, :1]).all(axis=(1, 2))
     assert (cols_const | rows_const).all()
-    assert cols_const.sum() == 16 and rows_const.sum() == 16 and (cols_const & rows_const).sum() == 2
+    assert cols_const.sum() == 16 and rows_const.sum() == 16
+    assert (cols_const & rows_const).sum() == 2
 
 
 def test_heartbeat_pulses_every_five_bits():
