@@ -66,9 +66,10 @@ class Dataset:
 
     Subclasses set the class attributes and implement ``_sample_labelled`` (or
     ``_sample``), and, when they know them, ``_log_prob`` and ``_entropy``.
-    ``entropy_error`` is 0.0 for exact values; otherwise the standard error of the
-    quadrature or Monte Carlo estimate, so it adds to a test NLL's standard error in
-    quadrature (``scratch_gen.metrics.kl_to_truth``).
+    ``entropy_error`` is 0.0 for exact values; otherwise the stated error of the
+    numerical value (a conservative quadrature error estimate, or a Monte Carlo standard
+    error), added to a test NLL's standard error in quadrature by
+    ``scratch_gen.metrics.kl_to_truth``.
     """
 
     name = None

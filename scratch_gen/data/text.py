@@ -268,9 +268,10 @@ def _uniform(words):
     return [(1.0 / len(ws), w) for w in ws]
 
 
-# "Once upon a time there was ...": the opening of the TinyStories-style sentences that a
-# small language model can learn completely. Every word after "a" starts with a
-# consonant, so "a"/"an" never depends on the next word.
+# "Once upon a time there was ...": children's-story sentences in the spirit of
+# TinyStories (Eldan and Li, 2023), small enough that a small model can learn them
+# completely. Every word after "a" starts with a consonant, so "a"/"an" never depends
+# on the next word (a context-free grammar could not enforce it).
 STORY_RULES = {
     "S": [(1.0, "INTRO HERO WHO ENDING .")],
     "INTRO": [(0.5, "once upon a time there was"), (0.3, "long ago there lived"),

@@ -73,6 +73,8 @@ def test_river_log_prob_is_exact_on_the_support_and_minus_inf_off_it():
         np.testing.assert_array_equal(river.render(z_y[~off]), y[~off])
     assert river.log_prob(np.zeros((1, 40, 32)))[0] == -np.inf
     assert river.log_prob(2 * x[:1])[0] == -np.inf
+    assert river.log_prob(0.5 * x[:1])[0] == -np.inf
+    assert river.log_prob(np.zeros((0, 40, 32))).shape == (0,)
 
 
 def test_river_support_is_a_distribution():
