@@ -384,7 +384,31 @@ def build_parser():
     e.add_argument("--n-samples", type=_count(2), default=2500,
                    help="samples for the sample-based metrics (PacGAN uses 2500)")
     e.set_defaults(func=cmd_eval)
+
+    r = sub.add_parser("tour", help="train every family on built-in data; write a gallery",
+                       formatter_class=fmt,
+                       description="The main job: train every model family of the lectures "
+                       "on its default built-in data, measure each against the known truth, "
+                       "and write DIR/index.html, DIR/summary.md and DIR/summary.json.")
+    r.add_argument("--quick", action="store_true", help="tiny budgets (about a minute)")
+    r.add_argument("--out", default="tour", help="output folder (default: ./tour)")
+    r.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    r.add_argument("--seed", type=_count(0), default=0)
+    r.add_argument("--family", action="append", metavar="FAMILY",
+                   help="only this family (repeatable; default: all)")
+    r.set_defaults(func=cmd_tour)
     return p
+
+
+def cmd_tour(args):
+    from . import tour
+    _select_device(args.device)
+    known = [f for f, _ in tour.TOUR_MODULES]
+    for f in args.family or ():
+        if f not in known:
+            raise UserError(f"--family {f!r}: expected one of {', '.join(known)}")
+    tour.run(args.out, quick=args.quick, seed=args.seed, families=args.family)
+    return 0
 
 
 def _user_errors():

@@ -1,0 +1,24 @@
+"""Every demo runs on its own at a tiny size and writes its figures (issue 11, item 2)."""
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+DEMOS = sorted((pathlib.Path(__file__).resolve().parents[2] / "demos").glob("[0-9][0-9]_*.py"))
+
+
+def test_demos_are_numbered_in_lecture_order():
+    numbers = [int(p.name[:2]) for p in DEMOS]
+    assert numbers == sorted(set(numbers)), numbers
+
+
+@pytest.mark.parametrize("demo", DEMOS, ids=lambda p: p.stem)
+def test_demo_runs_tiny_and_writes_pngs(demo, tmp_path):
+    proc = subprocess.run([sys.executable, str(demo), "--tiny", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "MPLBACKEND": "Agg"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    pngs = list(tmp_path.rglob("*.png"))
+    assert pngs, f"{demo.name} wrote no PNG into {tmp_path}"
+    assert all(p.stat().st_size > 1000 for p in pngs), "an empty or broken PNG"
