@@ -22,6 +22,7 @@ Sections of the JSON:
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -360,14 +361,19 @@ def bench_compile():
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         for tag in ("cold", "warm"):
+            cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             subprocess.run([sys.executable, os.path.abspath(__file__), "--compile-only"],
                            env=env, check=True, cwd=ROOT)
             out[f"{tag}_s"] = round(time.perf_counter() - t0, 2)
-            log(f"compile {tag}: {out[f'{tag}_s']} s")
-    out["note"] = ("wall time of a whole subprocess: interpreter start, imports, and "
-                   "every kernel compiled (cold) or loaded from the cache (warm), "
-                   "float32 and float64")
+            cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            out[f"{tag}_cpu_s"] = round(cpu1.ru_utime - cpu0.ru_utime
+                                        + cpu1.ru_stime - cpu0.ru_stime, 2)
+            log(f"compile {tag}: {out[f'{tag}_s']} s wall, {out[f'{tag}_cpu_s']} s CPU")
+    out["note"] = ("a whole subprocess: interpreter start, imports, and every kernel "
+                   "compiled (cold) or loaded from the cache (warm), float32 and "
+                   "float64; wall time, and CPU time (user + system), which other "
+                   "processes on the machine do not inflate")
     return out
 
 
@@ -394,8 +400,9 @@ def judge(result):
     s = min(k["xent_forward"]["speedup"], k["xent_backward"]["speedup"])
     t["xent_10k_vocab_speedup_min_fwd_bwd"] = {"value": s, "target": ">= 1.5", "met": s >= 1.5}
     if "compile" in result:
-        w = result["compile"]["warm_s"]
-        t["warm_cache_compile_s"] = {"value": w, "target": "< 5", "met": w < 5}
+        c = result["compile"]
+        t["warm_cache_compile_s"] = {"value": c["warm_s"], "cpu_s": c["warm_cpu_s"],
+                                     "target": "< 5 (wall)", "met": c["warm_s"] < 5}
     return t
 
 

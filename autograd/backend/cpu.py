@@ -302,16 +302,33 @@ def _exp(x):
 _REORDER = {"reassoc", "contract", "nsz"}
 
 
+@njit(cache=True)
+def _row_max(z):
+    """max of a 1-D array with eight independent running maxima.  One running max is a
+    chain of dependent compares that LLVM does not vectorize (even with fast-math);
+    eight chains overlap, and the loop runs ~3x faster."""
+    n = z.shape[0]
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = z[0]
+    n8 = n - n % 8
+    for j in range(0, n8, 8):
+        m0, m1 = max(m0, z[j]), max(m1, z[j + 1])
+        m2, m3 = max(m2, z[j + 2]), max(m3, z[j + 3])
+        m4, m5 = max(m4, z[j + 4]), max(m5, z[j + 5])
+        m6, m7 = max(m6, z[j + 6]), max(m7, z[j + 7])
+    m = max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
+    for j in range(n8, n):
+        m = max(m, z[j])
+    return m
+
+
 @njit(cache=True, fastmath=_REORDER)
 def _logsumexp(z):
     """log sum_j exp(z_j) of a 1-D row, max-shifted.  Two sweeps over the row (its max,
     then the sum of exp(z - max)); a row of a 10,000-word vocabulary stays in cache
     between them, and each sweep vectorizes, which the branchy one-sweep online form
-    (rescale the sum whenever the max grows) does not."""
-    m = z[0]
-    for j in range(1, z.shape[0]):
-        m = max(m, z[j])
-    m = float(m)
+    (rescale the sum whenever the max grows) does not.  A NaN anywhere makes the sum,
+    hence the result, NaN."""
+    m = float(_row_max(z))
     s = 0.0
     for j in range(z.shape[0]):
         s += _exp(z[j] - m)
@@ -367,10 +384,7 @@ def _softmax_rows(x, causal, out):
         r, t = rt // T, rt % T
         # Keys visible to query t: s <= t + (S - T) under the causal mask, else all.
         n = min(S, t + S - T + 1) if causal else S
-        m = x[r, t, 0]
-        for s in range(1, n):
-            m = max(m, x[r, t, s])
-        m = float(m)
+        m = float(_row_max(x[r, t, :n]))
         total = 0.0
         for s in range(n):
             e = _exp(x[r, t, s] - m)

@@ -221,3 +221,12 @@ def test_branch_free_exp_matches_numpy():
     np.testing.assert_allclose(got, np.exp(x), rtol=1e-15, atol=0)
     assert K._exp(-708.5) == 0.0 and K._exp(-np.inf) == 0.0
     assert np.isnan(K._exp(np.nan))
+
+
+def test_nan_logits_give_nan_like_the_reference():
+    z = np.zeros((2, 9))
+    z[1, 4] = np.nan
+    for mod in (R, K):
+        loss, lse = mod.xent_forward(z, np.array([0, 0]))
+        assert np.isfinite(lse[0]) and np.isnan(lse[1]) and np.isnan(loss[1])
+        assert np.isnan(mod.softmax_lastaxis(z[None], False)[0, 1]).all()
