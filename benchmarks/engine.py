@@ -4,9 +4,10 @@
   what the engine's bookkeeping costs per primitive.
 - ``mlp_step_ms``: one training step (zero_grad, forward, MSE, backward, Adam) of an
   MLP 2->128->128->2 with ReLU on a batch of 64: the workload of the 2-D demos. When
-  torch is importable the same step in PyTorch on CPU runs in the same process with
-  the same thread count as NumPy's BLAS, and ``ratio_ours_over_torch`` compares them
-  (issue 2's target: <= 0.5). Medians, after warm-up.
+  torch is installed the same step in PyTorch on CPU runs in the same invocation
+  (in a child process, rounds alternating with ours) with the same thread count as
+  NumPy's BLAS, and ``ratio_ours_over_torch`` compares them (issue 2's target:
+  <= 0.5). Medians per round after warm-up; the best round of each is reported.
 
 Run: ``.venv/bin/python benchmarks/engine.py [--steps 400]``. Not a test: timings vary
 with the machine and its load.
@@ -18,11 +19,13 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 
 import numpy as np
 
+_START_ENV = dict(os.environ)       # before any backend import can change it
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from autograd import Tensor  # noqa: E402
@@ -125,35 +128,71 @@ def torch_step(torch, x_np, y_np):
     return step
 
 
+def torch_only(threads, warmup, steps):
+    """The PyTorch step, timed in a process of its own (see run_torch)."""
+    import torch
+    torch.set_num_threads(threads)
+    ms = time_steps(torch_step(torch, *_data()), warmup, steps)
+    print(json.dumps({"ms": ms, "version": torch.__version__,
+                      "threads": torch.get_num_threads()}))
+
+
+def run_torch(threads, warmup, steps):
+    """Time PyTorch in a child process with the environment this script started with.
+
+    Not in this process: PyTorch and Numba's parallel layer would share one OpenMP
+    runtime, and whichever loads first fixes its settings for both (our CPU backend
+    asks for OMP_WAIT_POLICY=PASSIVE, PyTorch's default spins), so one side would run
+    under the other's policy. None when torch is not installed."""
+    try:
+        import importlib.util
+        if importlib.util.find_spec("torch") is None:
+            return None
+    except (ImportError, ValueError):
+        return None
+    env = dict(_START_ENV)
+    cmd = [sys.executable, os.path.abspath(__file__), "--torch-only",
+           "--threads", str(threads), "--warmup", str(warmup), "--steps", str(steps)]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3,
                     help="alternate ours/torch this many times; report the best median")
+    ap.add_argument("--torch-only", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--threads", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.torch_only:
+        return torch_only(args.threads, args.warmup, args.steps)
 
     threads = blas_threads()
+    import numba
     result = {"python": platform.python_version(), "numpy": np.__version__,
-              "kernels": kernels().__name__.rsplit(".", 1)[-1], "blas_threads": threads}
+              "kernels": kernels().__name__.rsplit(".", 1)[-1], "blas_threads": threads,
+              "numba_threads": numba.get_num_threads(),
+              # as the CPU backend left it for Numba's OpenMP runtime in this process
+              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default")}
     result.update(bench_add())
 
     x_np, y_np = _data()
     ours = ours_step(x_np, y_np)
-    try:
-        import torch
-        torch.set_num_threads(threads)
-        theirs = torch_step(torch, x_np, y_np)
-        result["torch"] = torch.__version__
-    except ImportError:
-        theirs = None
-    ours_ms, torch_ms = [], []
+    ours_ms, torch_ms, torch_info = [], [], None
     for _ in range(args.rounds):       # alternate, so both see the same machine load
         ours_ms.append(time_steps(ours, args.warmup, args.steps))
-        if theirs is not None:
-            torch_ms.append(time_steps(theirs, args.warmup, args.steps))
+        info = run_torch(threads, args.warmup, args.steps)
+        if info is None:
+            continue
+        torch_info = info
+        torch_ms.append(info["ms"])
     result["mlp_step_ms"] = min(ours_ms)
-    if theirs is not None:
+    if torch_info is not None:
+        result["torch"] = torch_info["version"]
+        result["torch_threads"] = torch_info["threads"]
+        result["torch_omp_wait_policy"] = _START_ENV.get("OMP_WAIT_POLICY", "default")
         result["torch_mlp_step_ms"] = min(torch_ms)
         result["ratio_ours_over_torch"] = result["mlp_step_ms"] / result["torch_mlp_step_ms"]
         result["target_ratio"] = 0.5
