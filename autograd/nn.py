@@ -432,11 +432,6 @@ class _MaskedWeight(Module):
         return w
 
 
-# F.linear (x @ W^T + b as one primitive) when the engine has it: fewer graph nodes per
-# layer is most of the per-step cost of small MLPs.
-_fused_linear = getattr(F, "linear", None)
-
-
 def _pair(v, name):
     if isinstance(v, (tuple, list)):
         if len(v) != 2:
@@ -469,12 +464,7 @@ class Linear(_MaskedWeight):
     def forward(self, x):
         w = self.weight if self.mask is None and self._sn is None \
             else self.effective_weight()
-        if _fused_linear is not None:            # one primitive instead of three
-            return _fused_linear(x, w, self.bias)
-        y = x @ w.T
-        if self.bias is not None:
-            y = y + self.bias
-        return y
+        return F.linear(x, w, self.bias)         # one primitive: x @ w.T + b
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
