@@ -6,6 +6,11 @@ mean and the covariance with 1/N (not 1/(N-1): the unbiased estimator is not the
 maximum-likelihood one). On a dataset that is itself one Gaussian, its test NLL minus
 the entropy, the KL to the truth, goes to zero as N grows; on ring8 it stays far from
 zero, which is the point: the family, not the fit, is what is wrong.
+
+``reg`` (default 0, the MLE) adds ``reg * I`` to the covariance. In high dimensions with
+few points (a glyph class: 256 pixels, some always blank) the MLE covariance is
+singular and the density degenerate; the ridge makes it a proper density again, at the
+price of no longer being the maximum-likelihood fit.
 """
 import math
 
@@ -21,10 +26,13 @@ class Gaussian(Model):
     slide = "Isola L14, 'Density models' (max likelihood = min KL)"
     data_kinds = ("continuous",)
     default_steps = 0
+    default_config = {"reg": 0.0}
     is_default = True
 
     def __init__(self, spec, config=None, rng=None):
         super().__init__(spec, config, rng)
+        if not self.config["reg"] >= 0:
+            raise UserError(f"reg={self.config['reg']!r}: expected a number >= 0")
         d = spec.n_dims
         self.mean = np.zeros(d)
         self.cov = np.eye(d)
@@ -42,7 +50,7 @@ class Gaussian(Model):
             raise UserError(
                 f"the maximum-likelihood covariance of this data is singular (dimension "
                 f"{len(self.mean)}); a Gaussian needs more points than dimensions, not all "
-                "on one line or plane") from None
+                "on one line or plane (or set reg > 0)") from None
         self._logdet = 2.0 * float(np.log(np.diag(self._chol)).sum())
 
     def _flat(self, x):
@@ -59,6 +67,8 @@ class Gaussian(Model):
         self.mean = x.mean(axis=0)
         r = x - self.mean
         self.cov = r.T @ r / len(x)                     # the MLE divides by N
+        if self.config["reg"]:
+            self.cov += self.config["reg"] * np.eye(len(self.mean))
         self._factor()
 
     def state_dict(self):
