@@ -48,6 +48,7 @@ class MLPEBM(Model):
         "hidden": 64,
         "depth": 2,
         "leash": 1.0,           # s / (box half-width) of the quadratic leash; 0: none
+        "gain": 4.0,            # network inputs span +-gain across the box
         "lr": 2e-3,             # Adam
         "sampler": "langevin",  # langevin | mala, for training chains and sample()
         "k": 20,                # MCMC steps per training step (cd, pcd)
@@ -58,6 +59,7 @@ class MLPEBM(Model):
         "grid": 64,             # grid: training mesh per side
         "margin": 0.15,         # box = data range widened by this fraction per side
         "max_norm": 0.0,        # gradient clipping (0: none)
+        "anneal": 0,            # cosine learning-rate decay to 0 over this many steps (0: off)
         "sample_steps": 400,    # sample(): MCMC steps from uniform noise
         "eval_grid": 256,       # log Z quadrature mesh per side
     }
@@ -77,7 +79,8 @@ class MLPEBM(Model):
         if not (c["eps"] > 0 and 0 <= c["reinit"] <= 1 and c["eval_grid"] >= 8):
             raise UserError(f"eps={c['eps']}, reinit={c['reinit']}, eval_grid={c['eval_grid']}: "
                             "expected eps > 0, 0 <= reinit <= 1, eval_grid >= 8")
-        self.energy = MLPEnergy(2, c["hidden"], c["depth"], c["leash"], rng=self.rng)
+        self.energy = MLPEnergy(2, c["hidden"], c["depth"], c["leash"], c["gain"],
+                                rng=self.rng)
         self.opt = optim.Adam(self.energy.parameters(), lr=c["lr"])
         self._set_box([-4.0, -4.0], [4.0, 4.0])     # until setup() sees the data
         self.buffer = None
@@ -114,6 +117,8 @@ class MLPEBM(Model):
         c = self.config
         x = self._points(batch_x)
         metrics = {}
+        if c["anneal"] > 0:       # step count from the optimiser, so a resume continues it
+            self.opt.lr = optim.cosine_warmup_lr(self.opt.steps[0], c["lr"], 0, c["anneal"])
         # Green: the data term, E_data[grad_theta E], from the batch.
         g_data = data_term(self.energy, x)
         # Red: the model term, E_model[grad_theta E], from wherever the method gets it.

@@ -47,6 +47,7 @@ class DiscreteEBM(Model):
         "sampler": "gibbs",     # sample(): gibbs | exact (a draw from the enumerated p)
         "sample_sweeps": 200,   # sample(): Gibbs sweeps from random bits
         "compare_exact": False, # cd/pcd: also log the cosine to the exact gradient
+        "anneal": 0,            # cosine learning-rate decay to 0 over this many steps (0: off)
     }
 
     def __init__(self, spec, config=None, rng=None):
@@ -118,16 +119,19 @@ class DiscreteEBM(Model):
 
     # ---- training -------------------------------------------------------------------
     def _exact_model_term(self):
-        p = self.probabilities()
-        return model_term(self.energy, self.states, weights=p)
+        """E_{p_theta}[grad E] over all 2^n states; log Z comes free with it."""
+        g, _, self._log_z = exact.model_term_exact(self.energy, self.states)
+        return g
 
     def train_step(self, batch_x, batch_y, rng):
         c = self.config
         x = self._flat(batch_x)
+        if c["anneal"] > 0:       # step count from the optimiser, so a resume continues it
+            self.opt.lr = optim.cosine_warmup_lr(self.opt.steps[0], c["lr"], 0, c["anneal"])
         if c["method"] == "exact":
             # Full batch: the data term over the training set's empirical distribution.
             g_data = model_term(self.energy, self.data_states, weights=self.data_weights)
-            g_model = self._exact_model_term()
+            g_model = self._exact_model_term()       # also caches log Z for the loss
         else:
             g_data = data_term(self.energy, x)
             if c["method"] == "cd":

@@ -129,6 +129,19 @@ def grad_logz_identity(energy, states):
     return {k: -g for k, g in expected_energy_grad(energy, states, p).items()}
 
 
+def model_term_exact(energy, states):
+    """``E_{p_theta}[grad_theta E]`` over all states with one forward and one backward
+    pass (the training steps' version of (b)): the energies that give p come from the
+    same graph that is differentiated. Returns ({name: array}, p, log Z)."""
+    params = [p for _, p in energy.named_parameters()]
+    e = energy(Tensor(np.ascontiguousarray(states, dtype=energy_dtype(energy))))
+    neg_e = -e.data.astype(np.float64)
+    log_z = _logsumexp(neg_e)
+    p = np.exp(neg_e - log_z)
+    grads = grad(e, params, grad_outputs=p.astype(e.dtype))
+    return _named(energy, grads), p, log_z
+
+
 def grad_logz_monte_carlo(energy, samples, groups=40):
     """(c) ``-1/N sum_i grad_theta E(xhat_i)``, xhat_i ~ p_theta, and its standard error.
 
