@@ -27,12 +27,12 @@ def mlp(n, seed, hidden=6):
 
 
 def unique_components(energy, grads):
-    """Flatten gradients, keeping each free parameter once: W's gradient is symmetric
-    and zero on the diagonal (S only sees (W + W^T)/2 off it), so only its strict upper
-    triangle is independent."""
+    """Flatten gradients, keeping each free parameter once: a pairwise W's gradient is
+    symmetric and zero on the diagonal (S only sees (W + W^T)/2 off it), so only its
+    strict upper triangle is independent."""
     out = []
     for name, g in grads.items():
-        if isinstance(energy, QuadraticEnergy) and name == "W":
+        if name == "W":                    # both energies' pairwise couplings
             g = g[np.triu_indices(energy.n, 1)]
         out.append(np.ravel(g))
     return np.concatenate(out)
