@@ -170,14 +170,19 @@ def _linear_forward(x, w, b):
     return y
 
 
+def _rows(t):
+    """(..., n) -> (rows, n); already 2-D arrays pass through (the common MLP case)."""
+    return t if t.ndim == 2 else t.reshape(-1, t.shape[-1])
+
+
 # y = x W^T + b, fused because it is most of an MLP: one primitive instead of a
 # transpose, a matmul and an add (and their VJPs). Same calculus as matmul:
 # x-bar = G W,  W-bar = G^T x (summed over leading axes),  b-bar = sum of G.
 linear = primitive(
     "linear", _linear_forward,
     lambda g, ans, x, w, b: g @ w,
-    lambda g, ans, x, w, b: g.reshape(-1, w.shape[0]).mT @ x.reshape(-1, w.shape[1]),
-    lambda g, ans, x, w, b: sum(g.reshape(-1, w.shape[0]), axis=0),
+    lambda g, ans, x, w, b: _rows(g).mT @ _rows(x),
+    lambda g, ans, x, w, b: sum(_rows(g), axis=0),
     broadcasts=True)
 
 
@@ -244,7 +249,7 @@ def _sum_vjp(g, ans, x, axis=None, keepdims=False):
     return broadcast_to(g.reshape(_keepdims_shape(x.shape, axis)), shape=x.shape)
 
 
-sum = primitive("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+sum = primitive("sum", lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims),
                 _sum_vjp)
 
 
