@@ -44,7 +44,8 @@ from autograd import Tensor, nn, optim
 from ..common.errors import UserError
 from ..registry import Model, register
 from . import losses
-from .nets import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator
+from .nets import (ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator,
+                   he_init)
 
 SLIDE = "Isola L14, 'Generative Adversarial Networks (GANs)' and 'GANs -- Training'"
 
@@ -67,6 +68,7 @@ BASE_CONFIG = {
     "d_layers": 2,
     "channels": 32,
     "conditional": False,
+    "init": "default",        # "he": He et al. 2015's normal init for both (nets.he_init)
 }
 
 
@@ -100,6 +102,11 @@ class GAN(Model):
             self.G = MLPGenerator(self.latent_dim, d, c["hidden"], c["g_layers"], labels, rng=rng)
             self.D = MLPDiscriminator(d, c["hidden"], c["d_layers"], c["pack"], labels,
                                       spectral=c["spectral_norm"], rng=rng)
+        if c["init"] == "he":
+            he_init(self.G, rng)
+            he_init(self.D, rng)
+        elif c["init"] != "default":
+            raise UserError(f"{self.name()} setting init={c['init']!r}; expected 'default' or 'he'")
         betas = (c["beta1"], c["beta2"])
         self.opt_g = optim.Adam(self.G.parameters(), lr=c["lr"], betas=betas)
         self.opt_d = optim.Adam(self.D.parameters(), lr=c["lr"], betas=betas)
@@ -229,10 +236,11 @@ class GAN(Model):
         return out
 
     def _generator_step(self, n, y, rng):
-        fake_logits = self.D(self.G(self.noise(n, rng), y), y)
-        loss = losses.generator_loss(fake_logits, self.config["loss"])
-        self.opt_g.zero_grad()
-        loss.backward()
+        with _frozen(self.D):            # d is the fixed opponent here: no weight gradients
+            fake_logits = self.D(self.G(self.noise(n, rng), y), y)
+            loss = losses.generator_loss(fake_logits, self.config["loss"])
+            self.opt_g.zero_grad()
+            loss.backward()
         self.opt_g.step()
         return {"g_loss": float(loss.item())}
 
@@ -319,6 +327,23 @@ _RANGES = {"k": "an integer >= 1", "pack": "an integer >= 1", "r1": ">= 0", "gp"
 
 def _sigmoid(a):
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(a, dtype=np.float64)))
+
+
+class _frozen:
+    """Context: ``module``'s parameters stop requiring gradients, so backprop through it
+    reaches its input (g's samples) without computing weight gradients nobody uses."""
+
+    def __init__(self, module):
+        self.params = module.parameters()
+
+    def __enter__(self):
+        for p in self.params:
+            p.requires_grad = False
+
+    def __exit__(self, *exc):
+        for p in self.params:
+            p.requires_grad = True
+        return False
 
 
 class _nothing:

@@ -1,0 +1,66 @@
+"""Running the game on a built-in dataset and scoring it: shared by the demo, the tour and
+benchmarks/gan_quality.py, so all three measure the same thing the same way.
+
+The score on ring8 and grid25 is PacGAN's (Lin et al. 2018, section 5; the workbench's
+``metrics.mode_metrics``): 2,500 samples, each *high quality* when within 3 standard
+deviations of its nearest mode, a mode *captured* when it gets one high-quality sample,
+and the reverse KL of the histogram of high-quality samples over modes.
+"""
+import time
+
+import numpy as np
+
+from .. import data, metrics, registry
+from ..registry import DataSpec
+
+N_TRAIN = 20_000         # a fresh draw per seed: the 2D datasets are infinite
+N_SCORE = 2_500          # PacGAN's number of samples
+
+
+def spec_for(dataset, conditional=False):
+    """The DataSpec of a built-in dataset."""
+    return DataSpec(dataset.kind, dataset.shape, dataset.levels,
+                    dataset.num_classes if conditional else None, name=dataset.name)
+
+
+def train(model, x, steps, batch_size=None, seed=0, every=0, on_snapshot=None):
+    """Train ``model`` on ``x`` exactly as ``scratch_gen.train.fit`` does (one seeded
+    generator draws each minibatch with replacement, then the model's noise), and call
+    ``on_snapshot(step, model)`` at step 0 and every ``every`` steps, for pictures of
+    training as it goes. Returns the seconds spent in ``train_step``."""
+    rng = np.random.default_rng(seed)
+    batch_size = batch_size or model.default_batch_size
+    model.setup(x, None, rng)
+    seconds = 0.0
+    if on_snapshot is not None:
+        on_snapshot(0, model)
+    for step in range(1, steps + 1):
+        idx = rng.integers(0, len(x), size=batch_size)
+        t0 = time.perf_counter()
+        model.train_step(x[idx], None, rng)
+        seconds += time.perf_counter() - t0
+        if on_snapshot is not None and every and (step % every == 0 or step == steps):
+            on_snapshot(step, model)
+    return seconds
+
+
+def modes(model, dataset, seed=0, n=N_SCORE):
+    """PacGAN's mode metrics of ``n`` samples from ``model`` on a mixture dataset."""
+    samples = model.sample(n, np.random.default_rng(10_000 + seed))
+    out = metrics.mode_metrics(samples, dataset.centers, dataset.std)
+    out["samples"] = samples
+    return out
+
+
+def run(dataset_name, variant, steps, seed=0, config=None, batch_size=None):
+    """Train ``gan/variant`` for ``steps`` on a fresh sample of a built-in 2D mixture and
+    score it; returns the mode metrics, ``seconds`` and the model."""
+    ds = data.get(dataset_name)
+    x = ds.sample(N_TRAIN, np.random.default_rng([seed, 1]))
+    cfg = dict(config or {})
+    cfg.setdefault("total_steps", steps)          # the learning-rate decay ends at the end
+    model = registry.build("gan", variant, spec_for(ds), cfg, np.random.default_rng([seed, 2]))
+    seconds = train(model, x, steps, batch_size, seed=seed)
+    out = modes(model, ds, seed)
+    out.update(seconds=seconds, model=model, data=x)
+    return out
