@@ -30,7 +30,7 @@ from ..registry import Model, register
 from . import exact, mcmc
 from .energies import MLPEnergy, energy_array
 from .objective import (apply_gradient, data_term, energy_penalty, model_term,
-                        nll_gradient)
+                        nll_gradient, norm)
 
 METHODS = ("grid", "cd", "pcd")
 SAMPLERS = ("langevin", "mala")
@@ -84,6 +84,7 @@ class MLPEBM(Model):
         self.opt = optim.Adam(self.energy.parameters(), lr=c["lr"])
         self._set_box([-4.0, -4.0], [4.0, 4.0])     # until setup() sees the data
         self.buffer = None
+        self.last_model_samples = None              # the red points of the last step
         self._quad = None
 
     # ---- the box --------------------------------------------------------------------
@@ -141,6 +142,8 @@ class MLPEBM(Model):
                 self.buffer.put(idx, x_model)
             g_model = model_term(self.energy, x_model)
         grads = nll_gradient(g_data, g_model)               # green minus red
+        self.last_model_samples = x_model                   # (for pictures of red)
+        metrics.update(norm_data=norm(g_data), norm_model=norm(g_model), update=norm(grads))
         e_data = energy_array(self.energy, x).astype(np.float64)
         if c["method"] == "grid":
             metrics["loss"] = float(e_data.mean() + log_z)  # NLL, Z by the training grid

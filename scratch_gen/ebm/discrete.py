@@ -27,7 +27,7 @@ from ..common.errors import UserError
 from ..registry import Model, register
 from . import exact, mcmc
 from .energies import DiscreteMLPEnergy, QuadraticEnergy, energy_array
-from .objective import apply_gradient, data_term, model_term, nll_gradient
+from .objective import apply_gradient, data_term, model_term, nll_gradient, norm
 
 METHODS = ("exact", "cd", "pcd")
 SAMPLERS = ("gibbs", "exact")
@@ -144,7 +144,8 @@ class DiscreteEBM(Model):
                 mcmc.gibbs_sweep(self.energy, x_model, rng)
             g_model = model_term(self.energy, x_model)
         grads = nll_gradient(g_data, g_model)      # E_data[grad E] - E_model[grad E]
-        metrics = {"loss": float(-self.log_prob(x).mean())}
+        metrics = {"loss": float(-self.log_prob(x).mean()), "norm_data": norm(g_data),
+                   "norm_model": norm(g_model), "update": norm(grads)}
         if c["compare_exact"] and c["method"] != "exact":
             metrics["cos_exact"] = _cosine(grads, nll_gradient(g_data, self._exact_model_term()))
         metrics["grad_norm"] = apply_gradient(self.energy, grads, self.opt)

@@ -53,6 +53,12 @@ def nll_gradient(g_data, g_model):
     return {k: g_data[k] - g_model[k] for k in g_data}
 
 
+def norm(grads):
+    """The Euclidean norm of a gradient given as {name: array}, all parameters together."""
+    return float(np.sqrt(sum(float((np.asarray(g, np.float64) ** 2).sum())
+                             for g in grads.values())))
+
+
 def energy_penalty(energy, x_data, x_model, alpha):
     """Gradient of ``alpha * (mean E(x_data)^2 + mean E(x_model)^2)`` (Du & Mordatch 2019,
     section 3.3): keeps energies near 0 so their scale cannot run away while the NLL
@@ -84,12 +90,11 @@ def apply_gradient(energy, grads, optimizer, max_norm=None):
     terms are noisy, and one wild step can undo a thousand. Returns the norm."""
     for name, p in energy.named_parameters():
         p.grad = np.asarray(grads[name], dtype=p.data.dtype).reshape(p.shape)
-    norm = float(np.sqrt(sum(float((np.asarray(g, np.float64) ** 2).sum())
-                             for g in grads.values())))
-    if max_norm is not None and norm > max_norm:
-        scale = max_norm / (norm + 1e-6)
+    total = norm(grads)
+    if max_norm is not None and total > max_norm:
+        scale = max_norm / (total + 1e-6)
         for p in energy.parameters():
             p.grad = p.grad * np.asarray(scale, dtype=p.grad.dtype)
     optimizer.step()
     optimizer.zero_grad()
-    return norm
+    return total
