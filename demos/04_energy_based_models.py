@@ -36,11 +36,11 @@ from scratch_gen.ebm.energies import QuadraticEnergy
 
 BUDGET = {
     False: dict(bits=10, chains=4000, sweeps=25, ising_steps=300, ising_every=10,
-                g8_steps=1500, g8_every=300, buffer=8192, chain_steps=300, n_chains=40,
+                g8_steps=1000, g8_every=250, buffer=8192, chain_steps=300, n_chains=40,
                 bs_steps=300),
     True: dict(bits=6, chains=400, sweeps=5, ising_steps=12, ising_every=4,
                g8_steps=12, g8_every=4, buffer=256, chain_steps=10, n_chains=10,
-               bs_steps=4),
+               bs_steps=2),
 }
 
 
@@ -112,7 +112,8 @@ def gaussians8(out, b, seed):
         frames.append({"step": step, "energy": figures.energy_grid(model.energy, model.lo, model.hi),
                        "data": train_x[pick], "samples": samples, "note": note})
 
-    cfg = {"method": "pcd", "lr": 0.01, "anneal": b["g8_steps"], "buffer": b["buffer"]}
+    cfg = {"method": "pcd", "lr": 0.002, "alpha": 0.1, "anneal": b["g8_steps"],
+           "buffer": b["buffer"]}
     r = experiment.run("gaussians8", "mlp", cfg, steps=b["g8_steps"], seed=seed,
                        every=b["g8_every"], callback=snap)
     m = r.model
@@ -146,7 +147,7 @@ def bars_stripes(out, b, seed):
     rng = np.random.default_rng(seed)
     rows = [("data", r.test.x[:16]),
             ("exact draw", r.model.sample(16, rng, sampler="exact")),
-            ("Gibbs, 200 sweeps", r.model.sample(16, rng, sampler="gibbs"))]
+            ("Gibbs chains", r.model.sample(16, rng, sampler="gibbs", sweeps=b["sweeps"] * 4))]
     path = figures.discrete_samples(
         os.path.join(out, "bars_stripes_samples.png"), rows, (4, 4),
         title=f"bars and stripes, MLP energy, exact ML, {r.steps} steps: KL = {kl:.4f} nats")
