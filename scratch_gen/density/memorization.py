@@ -36,37 +36,43 @@ def kth_neighbour_distance(x, k):
     return out
 
 
-def coverage(samples, real, k=5):
+def coverage(samples, real, k=5, radius=None):
     """Naeem et al. 2020, eq. 4: ``1/M sum_j 1[some sample within NND_k(real_j) of
-    real_j]``, ``NND_k`` the distance to the k-th nearest other real point."""
-    radius = kth_neighbour_distance(real, k)
+    real_j]``, ``NND_k`` the distance to the k-th nearest other real point (pass
+    ``radius``, from :func:`kth_neighbour_distance`, to reuse it). Naeem et al. compare
+    equal numbers of samples and real points; a perfect sampler then covers about
+    ``1 - 2^-k`` of them."""
+    radius = kth_neighbour_distance(real, k) if radius is None else radius
     nearest_sample = metrics.nn_distances(real, samples)
     return float((nearest_sample <= radius).mean())
 
 
-def memorization_row(name, model, train, test, n_samples, rng, k=5):
-    """Copy rate, nearest-neighbour distances, coverage and test NLL of one model."""
-    samples = model.sample(n_samples, rng)
-    row = {"model": name, **metrics.memorization(samples, train, test),
-           "coverage": coverage(samples, test, k)}
-    if model.has("log_prob"):
-        row["test_nll"] = metrics.nll(model.log_prob(test), 1)["nll"]
-    return row
-
-
 def memorization_table(models, train, test, n_samples, rng, truth=None, k=5):
-    """One row per ``(name, model)`` in ``models``; with ``truth`` (a dataset that
-    samples), a first row for fresh data from it: the scores of a perfect model."""
+    """One row per ``(name, model)`` in ``models`` (each draws ``n_samples``): copy rate,
+    mean distance from a sample to its nearest training point, the same for the test
+    points (``nn_distance_test``, the baseline of new data), coverage of the test set,
+    and the test NLL. With ``truth`` (a dataset that samples), a first row for fresh
+    data from it: the scores of a perfect model. Distances that do not depend on the
+    model (test to train; the test points' k-th neighbours) are computed once."""
+    train = np.asarray(train, dtype=np.float64)
+    test = np.asarray(test, dtype=np.float64)
+    nn_test = float(metrics.nn_distances(test, train).mean())
+    radius = kth_neighbour_distance(test, k)
+
+    def row(name, samples, test_nll):
+        d = metrics.nn_distances(samples, train)
+        return {"model": name, "copy_rate": metrics.copy_rate(samples, train, distances=d),
+                "nn_distance": float(d.mean()), "nn_distance_test": nn_test,
+                "coverage": coverage(samples, test, k, radius), "test_nll": test_nll}
+
     rows = []
     if truth is not None:
-        fresh = truth.sample(n_samples, rng)
-        rows.append({"model": "fresh data (the truth)",
-                     **metrics.memorization(fresh, train, test),
-                     "coverage": coverage(fresh, test, k),
-                     "test_nll": (float(-np.mean(truth.log_prob(test)))
-                                  if getattr(truth, "has_log_prob", False) else None)})
+        nll = (float(-np.mean(truth.log_prob(test)))
+               if getattr(truth, "has_log_prob", False) else None)
+        rows.append(row("fresh data (the truth)", truth.sample(n_samples, rng), nll))
     for name, model in models:
-        rows.append(memorization_row(name, model, train, test, n_samples, rng, k))
+        nll = metrics.nll(model.log_prob(test), 1)["nll"] if model.has("log_prob") else None
+        rows.append(row(name, model.sample(n_samples, rng), nll))
     return rows
 
 
@@ -76,7 +82,12 @@ def format_table(rows):
     lines = [head, "-" * len(head)]
     for r in rows:
         nll = r.get("test_nll")
-        nll_text = "-" if nll is None else (f"{nll:.3f}" if np.isfinite(nll) else ("inf" if nll > 0 else "-inf"))
+        if nll is None:
+            nll_text = "-"
+        elif not np.isfinite(nll):
+            nll_text = "inf" if nll > 0 else "-inf"      # the cabinet's, honestly
+        else:
+            nll_text = f"{nll:.3f}" if abs(nll) < 1e5 else f"{nll:.3g}"
         lines.append(f"{r['model']:<34}{r['copy_rate']:>10.3f}{r['nn_distance']:>10.4f}"
                      f"{r['nn_distance_test']:>9.4f}{r['coverage']:>10.3f}{nll_text:>11}")
     return "\n".join(lines)
