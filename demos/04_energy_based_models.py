@@ -12,13 +12,16 @@ The slides "Energy-based models" and "learning model parameters" in pictures:
    KL to the data as training curves, and how far the CD gradients point from the exact
    one.
 3. ``energy_through_training.png``: an MLP energy on gaussians8 trained with the
-   two-term gradient, red samples from persistent Langevin chains (a replay buffer, Du &
-   Mordatch 2019): the energy landscape (top) and data (green) vs model samples (red)
-   below, as on the slide, until "model update (green - red) cancels out";
-   ``update_cancels.png`` plots the two terms and their difference.
-4. ``chains.png``: Langevin and MALA (Roberts & Tweedie 1996) chains from uniform noise
-   on the trained energy.
-5. ``bars_stripes_samples.png``: data, and samples of an exactly trained MLP energy on
+   two-term gradient, its model term exact up to quadrature (a grid over the box): the
+   energy landscape (top) and data (green) vs samples of the model at that step (red),
+   as on the slide, until "model update (green - red) cancels out";
+   ``update_cancels.png`` plots the two terms and their difference against the step.
+4. ``chains.png``: unadjusted Langevin and MALA (Roberts & Tweedie 1996) chains from
+   uniform noise on that energy.
+5. ``pcd_through_training.png``: the same energy trained as EBMs are at scale, the model
+   term from persistent Langevin chains in a replay buffer (Tieleman 2008; Du & Mordatch
+   2019); red = the chains of that step.
+6. ``bars_stripes_samples.png``: data, and samples of an exactly trained MLP energy on
    bars and stripes.
 
 ``--tiny`` runs everything with toy budgets (well under 20 s) to check that it works.
@@ -33,13 +36,16 @@ import numpy as np
 from scratch_gen import data
 from scratch_gen.ebm import exact, experiment, figures, mcmc
 from scratch_gen.ebm.energies import QuadraticEnergy
+from scratch_gen.ebm.objective import data_term, model_term, nll_gradient, norm
 
 BUDGET = {
     False: dict(bits=10, chains=4000, sweeps=25, ising_steps=300, ising_every=10,
-                g8_steps=1000, g8_every=250, buffer=8192, chain_steps=300, n_chains=40,
+                grid_steps=800, grid_every=200, n_red=1000, red_steps=150,
+                pcd_steps=800, pcd_every=200, buffer=8192, chain_steps=200, n_chains=20,
                 bs_steps=300),
     True: dict(bits=6, chains=400, sweeps=5, ising_steps=12, ising_every=4,
-               g8_steps=12, g8_every=4, buffer=256, chain_steps=10, n_chains=10,
+               grid_steps=8, grid_every=4, n_red=100, red_steps=5,
+               pcd_steps=8, pcd_every=4, buffer=256, chain_steps=10, n_chains=10,
                bs_steps=2),
 }
 
@@ -95,39 +101,49 @@ def exact_vs_cd(out, b, seed):
     return path
 
 
-def gaussians8(out, b, seed):
-    """PCD with Langevin chains on gaussians8: snapshots through training, the two terms
-    of the update, and Langevin vs MALA chains on the trained energy."""
+def _update_ratio(model, x_data, x_model):
+    """|E_data[grad E] - E_model[grad E]| / |E_model[grad E]| on large samples: how far
+    the slide's update is from cancelling out (0 when green and red agree)."""
+    g_data, g_model = data_term(model.energy, x_data), model_term(model.energy, x_model)
+    return norm(nll_gradient(g_data, g_model)) / norm(g_model)
+
+
+def gaussians8_grid(out, b, seed):
+    """The slide's picture: an MLP energy trained on gaussians8 with the exact model term
+    (quadrature on a grid), its landscape through training, data (green) against
+    samples of the current model (red: MALA chains from noise, exact in the limit), and
+    the update green - red shrinking."""
     train_x = np.asarray(data.load("gaussians8", seed=seed)[0].x)
     pick = np.random.default_rng(seed).integers(0, len(train_x), 600)
-    frames = []
+    ds, frames = data.get("gaussians8"), []
 
     def snap(step, model, history):
-        if step == 0:
-            samples, note = model.buffer.x[:600], "start: chains = uniform noise"
-        else:
-            h = history[-1]
-            samples = model.last_model_samples
-            note = f"|green - red| = {h['update']:.2f}\n|red| = {h['norm_model']:.2f}"
+        rng = np.random.default_rng([seed, step])
+        red = model.sample(b["n_red"], rng, sampler="mala", steps=b["red_steps"], eps=0.02)
+        ratio = _update_ratio(model, train_x[:b["n_red"]], red)
+        kl = float(np.mean(ds.log_prob(train_x[pick]) - model.log_prob(train_x[pick])))
         frames.append({"step": step, "energy": figures.energy_grid(model.energy, model.lo, model.hi),
-                       "data": train_x[pick], "samples": samples, "note": note})
+                       "data": train_x[pick], "samples": red,
+                       "note": f"KL {kl:.2f}, |green-red|/|red| {ratio:.2f}"})
 
-    cfg = {"method": "pcd", "lr": 0.002, "alpha": 0.1, "anneal": b["g8_steps"],
-           "buffer": b["buffer"]}
-    r = experiment.run("gaussians8", "mlp", cfg, steps=b["g8_steps"], seed=seed,
-                       every=b["g8_every"], callback=snap)
+    cfg = {"method": "grid", "lr": 0.01, "anneal": b["grid_steps"]}
+    r = experiment.run("gaussians8", "mlp", cfg, steps=b["grid_steps"], seed=seed,
+                       batch_size=1024, every=b["grid_every"], callback=snap)
     m = r.model
     kl, kl_se = r.kl()
-    print(f"[3] gaussians8, MLP energy, PCD with Langevin chains: KL = {kl:.3f} +- {kl_se:.3f} "
-          f"nats after {r.steps} steps ({r.seconds:.1f} s)")
-    paths = [figures.snapshots(os.path.join(out, "energy_through_training.png"), frames, m.lo, m.hi,
-                               title="E(x) through training (top); data (green) and model "
-                                     "samples from persistent Langevin chains (red)"),
+    print(f"[3] gaussians8, MLP energy, model term by grid quadrature: KL = {kl:.3f} +- "
+          f"{kl_se:.3f} nats after {r.steps} steps ({r.seconds:.1f} s); update/|red| "
+          f"{frames[0]['note'].split()[-1]} at the start -> {frames[-1]['note'].split()[-1]}")
+    paths = [figures.snapshots(os.path.join(out, "energy_through_training.png"), frames,
+                               m.lo, m.hi,
+                               title="E(x) through training (top); data (green) and samples "
+                                     "of the model at that step (red, MALA from noise)"),
              figures.update_curves(os.path.join(out, "update_cancels.png"), r.history,
-                                   title="the two terms of the gradient, and the update green - red")]
+                                   title="exact-gradient training: the two terms and the "
+                                         "update green - red")]
     rng = np.random.default_rng(seed + 7)
     start = rng.uniform(m.lo, m.hi, size=(b["n_chains"], 2))
-    eps = m.config["eps"]
+    eps = 0.02
     _, path_l = mcmc.langevin(m.energy, start, b["chain_steps"], eps, rng, keep_path=True)
     _, rate, path_m = mcmc.mala(m.energy, start, b["chain_steps"], eps, rng, keep_path=True)
     paths.append(figures.samplers_side_by_side(
@@ -135,8 +151,35 @@ def gaussians8(out, b, seed):
         [(f"unadjusted Langevin, eps={eps}, {b['chain_steps']} steps", path_l),
          (f"MALA, same eps: {100 * rate:.0f}% of moves accepted", path_m)],
         train_x[pick], m.lo, m.hi, title="chains from uniform noise on the trained energy"))
-    print(f"[4] chains from noise: Langevin and MALA ({100 * rate:.0f}% accepted)")
+    print(f"[4] chains from noise on it: Langevin and MALA ({100 * rate:.0f}% accepted)")
     return paths
+
+
+def gaussians8_pcd(out, b, seed):
+    """The same energy trained the way EBMs are trained at scale: the model term from
+    persistent Langevin chains in a replay buffer, red = the chains of the last step."""
+    train_x = np.asarray(data.load("gaussians8", seed=seed)[0].x)
+    pick = np.random.default_rng(seed).integers(0, len(train_x), 600)
+    frames = []
+
+    def snap(step, model, history):
+        red = (model.buffer.x[:600] if step == 0 else model.last_model_samples).copy()
+        note = ("chains = uniform noise" if step == 0 else
+                f"|green-red|/|red| {history[-1]['update'] / history[-1]['norm_model']:.2f}")
+        frames.append({"step": step, "energy": figures.energy_grid(model.energy, model.lo, model.hi),
+                       "data": train_x[pick], "samples": red, "note": note})
+
+    cfg = {"method": "pcd", "lr": 0.002, "alpha": 0.1, "anneal": b["pcd_steps"],
+           "buffer": b["buffer"]}
+    r = experiment.run("gaussians8", "mlp", cfg, steps=b["pcd_steps"], seed=seed,
+                       every=b["pcd_every"], callback=snap)
+    kl, kl_se = r.kl()
+    print(f"[5] gaussians8, MLP energy, PCD with Langevin chains: KL = {kl:.3f} +- {kl_se:.3f} "
+          f"nats after {r.steps} steps ({r.seconds:.1f} s)")
+    return [figures.snapshots(os.path.join(out, "pcd_through_training.png"), frames,
+                              r.model.lo, r.model.hi,
+                              title="PCD: E(x) (top); data (green) and the persistent Langevin "
+                                    "chains of that step (red)")]
 
 
 def bars_stripes(out, b, seed):
@@ -151,7 +194,7 @@ def bars_stripes(out, b, seed):
     path = figures.discrete_samples(
         os.path.join(out, "bars_stripes_samples.png"), rows, (4, 4),
         title=f"bars and stripes, MLP energy, exact ML, {r.steps} steps: KL = {kl:.4f} nats")
-    print(f"[5] bars_stripes, discrete MLP energy, exact ML: KL = {kl:.4f} nats after "
+    print(f"[6] bars_stripes, discrete MLP energy, exact ML: KL = {kl:.4f} nats after "
           f"{r.steps} steps ({r.seconds:.1f} s)")
     return path
 
@@ -167,7 +210,8 @@ def main(argv=None):
     b = BUDGET[args.tiny]
     t0 = time.perf_counter()
     paths = [three_gradients(args.out, b, args.seed), exact_vs_cd(args.out, b, args.seed)]
-    paths += gaussians8(args.out, b, args.seed)
+    paths += gaussians8_grid(args.out, b, args.seed)
+    paths += gaussians8_pcd(args.out, b, args.seed)
     paths.append(bars_stripes(args.out, b, args.seed))
     for path in paths:
         print(f"figure {path}")
