@@ -37,8 +37,8 @@ def density_panels(path, models, data, lo, hi, n=160, vmin=-8.0, title=None):
         if not finite.any():
             cab = np.asarray(getattr(model, "cabinet", []), dtype=np.float64).reshape(-1, 2)
             ax.scatter(cab[:2000, 0], cab[:2000, 1], s=2, c=RED, linewidths=0)
-            ax.text(0.5, 0.03, "log p = -inf off the drawers,\n+inf on them", fontsize=7,
-                    ha="center", transform=ax.transAxes)
+            ax.text(0.5, 0.5, "log p = -inf off\nthe drawers,\n+inf on them", fontsize=7,
+                    ha="center", va="center", transform=ax.transAxes)
         ax.set_title(name, fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -108,8 +108,8 @@ def bandwidth_sweep_figure(path, sweep, title=None):
         ax.axhline(ent, color="k", ls="--", lw=1, label=f"entropy H = {ent:.3f}")
     ax.set_xscale("log")
     ax.set_yscale("symlog", linthresh=10)
-    ax.annotate("h -> 0: the filing cabinet\ntest NLL -> +inf", xy=(h[0], te[0]),
-                xytext=(0.08, 0.93), textcoords="axes fraction", fontsize=8, va="top",
+    ax.annotate("h -> 0: the filing cabinet,\ntest NLL -> +inf", xy=(h[0], te[0]),
+                xytext=(0.3, 0.9), textcoords="axes fraction", fontsize=8, va="top",
                 arrowprops=dict(arrowstyle="->", color=RED))
     ax.annotate("train NLL -> -inf", xy=(h[0], tr[0]), xytext=(0.08, 0.12),
                 textcoords="axes fraction", fontsize=8,
@@ -129,6 +129,7 @@ def bandwidth_sweep_figure(path, sweep, title=None):
                       xy=(h[b], te[b]), xytext=(0.4, 0.7), textcoords="axes fraction",
                       fontsize=8, arrowprops=dict(arrowstyle="->"))
     zoom.set_xscale("log")
+    zoom.xaxis.set_minor_formatter(plt.NullFormatter())
     zoom.set_xlabel("bandwidth h")
     zoom.legend(fontsize=8, loc="upper left")
     zoom.set_title("the bottom of the U", fontsize=9)

@@ -81,7 +81,7 @@ def density_rows(out_dir, quick, seed):
         fitted[name] = (train, test, ds, dict(models))
         if quick and name != "gaussians8":
             continue                      # --quick: one panel figure, not one per dataset
-        lo, hi = np.array([-3.3, -3.3]), np.array([3.3, 3.3])
+        lo, hi = np.array([-4.0, -4.0]), np.array([4.0, 4.0])
         if name == "ring8":
             lo, hi = np.array([-1.25, -1.25]), np.array([1.25, 1.25])
         fig = figures.density_panels(
@@ -100,7 +100,7 @@ def sweep_and_memorization(out_dir, quick, seed, rows, fitted):
     train, test, ds, models = fitted["gaussians8"]
     n_test = 2000 if quick else 10000
     test_x = test.x[:n_test]
-    hs = generalization.default_bandwidths(train.x, 12 if quick else 22, 1e-3, 3.0)
+    hs = generalization.default_bandwidths(train.x, 12 if quick else 27, 1e-4, 3.0)
     sweep = generalization.bandwidth_sweep(train.x, test_x, hs, ds)
     b = sweep["best"]
     sweep_fig = figures.bandwidth_sweep_figure(

@@ -36,9 +36,10 @@ GRASS_MEAN = np.array([0.36, 0.62, 0.24])
 GRASS_COV = np.array([[0.0036, 0.0024, 0.0006],       # std 0.06, 0.06, 0.04; green and
                       [0.0024, 0.0036, 0.0006],       # red move together (lighter /
                       [0.0006, 0.0006, 0.0016]])      # darker grass), as in a meadow
-RIVER_RGB = (0.20, 0.45, 0.85)
-CROWN_RGB = (0.08, 0.30, 0.10)
-TRUNK_RGB = (0.40, 0.26, 0.13)
+# colours are whole multiples of 1/255, so the 8-bit picture holds them exactly
+RIVER_RGB = (51 / 255, 115 / 255, 217 / 255)
+CROWN_RGB = (20 / 255, 77 / 255, 26 / 255)
+TRUNK_RGB = (102 / 255, 66 / 255, 33 / 255)
 SCALE = 5.0                              # landscape pixels per river-image pixel
 TREE_HALF_WIDTH, TREE_HEIGHT = 6.0, 18.0
 
@@ -79,7 +80,8 @@ def _check(z):
 def render(z):
     """The world model ``x = G(z)``: an RGB image (HEIGHT, WIDTH, 3) of uint8.
 
-    Grass is the figure's background (the colour ``z_2``, clipped to [0, 1]); the river
+    Grass is the figure's background (the colour ``z_2``, clipped to [0, 1] and rounded
+    to 8 bits); the river
     a thick line along the turtle's path (``z_1``); then the first ``z_3`` trees, each a
     trunk and a triangular crown standing at its position."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -87,7 +89,7 @@ def render(z):
     from matplotlib.patches import Polygon, Rectangle
 
     _check(z)
-    grass = tuple(np.clip(np.asarray(z["grass"], dtype=np.float64), 0.0, 1.0))
+    grass = tuple(colour_uint8(z["grass"]) / 255)        # what an 8-bit picture can show
     dpi = 100
     fig = Figure(figsize=(WIDTH / dpi, HEIGHT / dpi), dpi=dpi, facecolor=grass)
     FigureCanvasAgg(fig)
@@ -97,15 +99,17 @@ def render(z):
     ax.set_ylim(HEIGHT, 0)                    # y down, as in the river image
     xs, ys = river_path(z["turns"])
     ax.plot(xs, ys, color=RIVER_RGB, lw=7, solid_capstyle="butt", solid_joinstyle="round",
-            antialiased=False)
+            antialiased=False, zorder=1)      # matplotlib draws lines over patches unless told
     for x, y in np.asarray(z["tree_xy"], dtype=np.float64)[:int(z["n_trees"])]:
-        ax.add_patch(Rectangle((x - 1.5, y - 5), 3, 5, color=TRUNK_RGB, antialiased=False))
+        ax.add_patch(Rectangle((x - 1.5, y - 5), 3, 5, color=TRUNK_RGB, antialiased=False,
+                               zorder=2))
         ax.add_patch(Polygon([(x - TREE_HALF_WIDTH, y - 4), (x + TREE_HALF_WIDTH, y - 4),
-                              (x, y - TREE_HEIGHT)], color=CROWN_RGB, antialiased=False))
+                              (x, y - TREE_HEIGHT)], color=CROWN_RGB, antialiased=False,
+                             zorder=2))
     fig.canvas.draw()
     return np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy()
 
 
 def colour_uint8(rgb):
-    """How a colour in [0, 1] comes out in the rendered uint8 image."""
-    return np.round(np.clip(np.asarray(rgb, dtype=np.float64), 0, 1) * 255).astype(np.uint8)
+    """A colour in [0, 1] as the rendered uint8 image holds it."""
+    return np.floor(np.clip(np.asarray(rgb, dtype=np.float64), 0, 1) * 255 + 0.5).astype(np.uint8)
