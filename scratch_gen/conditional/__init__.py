@@ -29,4 +29,3 @@ The five parts (He, MIT 6.S978 lecture 1, "Deep generative models may involve"):
   against the best possible.
 """
 from . import bayes  # noqa: F401  (importing registers the variants)
-from . import regression, ar  # noqa: F401,E402  (issue 12: the chapter's regressor and conditional AR models)
