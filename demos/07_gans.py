@@ -113,7 +113,7 @@ def main(argv=None):
     model = registry.build("gan", "r1", experiment.spec_for(glyphs),
                            dict(size["cfg"], total_steps=size["glyph_steps"]),
                            np.random.default_rng(0))
-    sec = experiment.train(model, x, size["glyph_steps"], size["glyph_batch"], seed=0)
+    sec = experiment.train(model, x, size["glyph_steps"], size["glyph_batch"], seed=0)[0]
     s = model.sample(32, np.random.default_rng(0))
     both = np.concatenate([x[:32], s])
     written.append(figures.image_samples(

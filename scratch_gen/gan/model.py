@@ -16,7 +16,10 @@ The switches (``--set key=value``; each is off in the slide's ``minimax`` varian
 
 - ``loss``: ``minimax`` | ``nonsaturating`` | ``wasserstein`` (losses.py).
 - ``k``: discriminator steps per generator step.
-- ``r1``: gamma of the R1 penalty (Mescheder et al. 2018), 0 = off.
+- ``r1``: gamma of the R1 penalty (Mescheder et al. 2018), 0 = off; ``r1_every``: apply
+  it on every n-th discriminator step only, scaled by n (Karras et al. 2020's "lazy
+  regularization", section 3.1): the same penalty on average for 1/n of the double
+  backprop.
 - ``gp``: lambda of the WGAN-GP penalty (Gulrajani et al. 2017), 0 = off.
 - ``pack``: PacGAN's m (Lin et al. 2018): d judges m samples at once (nets.py).
 - ``spectral_norm``: Miyato et al. 2018 on every layer of d.
@@ -53,11 +56,13 @@ BASE_CONFIG = {
     "loss": "minimax",
     "k": 1,
     "r1": 0.0,
+    "r1_every": 1,
     "gp": 0.0,
     "pack": 1,
     "spectral_norm": False,
     "ema": 0.0,
     "lr": 1e-3,
+    "lr_d": 0.0,              # d's learning rate; 0 = the same as lr
     "beta1": 0.5,
     "beta2": 0.9,
     "lr_decay": 0.0,
@@ -109,22 +114,25 @@ class GAN(Model):
             raise UserError(f"{self.name()} setting init={c['init']!r}; expected 'default' or 'he'")
         betas = (c["beta1"], c["beta2"])
         self.opt_g = optim.Adam(self.G.parameters(), lr=c["lr"], betas=betas)
-        self.opt_d = optim.Adam(self.D.parameters(), lr=c["lr"], betas=betas)
+        self.opt_d = optim.Adam(self.D.parameters(), lr=c["lr_d"] or c["lr"], betas=betas)
         self.ema = optim.EMA(self.G, decay=c["ema"]) if c["ema"] > 0 else None
         self.shift = np.zeros(spec.n_dims or 1)
         self.scale = 1.0
         self.steps_done = 0
+        self.d_steps = 0
+        self.last_r1 = 0.0
 
     @classmethod
     def _check_config(cls, c):
         losses._check_kind(c["loss"])
         checks = [("k", c["k"] >= 1), ("pack", c["pack"] >= 1), ("r1", c["r1"] >= 0),
+                  ("r1_every", c["r1_every"] >= 1),
                   ("gp", c["gp"] >= 0), ("ema", 0 <= c["ema"] < 1), ("lr", c["lr"] > 0),
-                  ("beta1", 0 <= c["beta1"] < 1), ("beta2", 0 <= c["beta2"] < 1),
-                  ("lr_decay", 0 <= c["lr_decay"] <= 1), ("total_steps", c["total_steps"] >= 0),
-                  ("latent_dim", c["latent_dim"] >= 0), ("hidden", c["hidden"] >= 1),
-                  ("g_layers", c["g_layers"] >= 1), ("d_layers", c["d_layers"] >= 1),
-                  ("channels", c["channels"] >= 1)]
+                  ("lr_d", c["lr_d"] >= 0), ("beta1", 0 <= c["beta1"] < 1),
+                  ("beta2", 0 <= c["beta2"] < 1), ("lr_decay", 0 <= c["lr_decay"] <= 1),
+                  ("total_steps", c["total_steps"] >= 0), ("latent_dim", c["latent_dim"] >= 0),
+                  ("hidden", c["hidden"] >= 1), ("g_layers", c["g_layers"] >= 1),
+                  ("d_layers", c["d_layers"] >= 1), ("channels", c["channels"] >= 1)]
         for key, ok in checks:
             if not ok:
                 raise UserError(f"{cls.name()} setting {key}={c[key]!r} is out of range; "
@@ -166,14 +174,15 @@ class GAN(Model):
         return Tensor(rng.standard_normal((n, self.latent_dim)).astype(np.float32))
 
     # ---- the game --------------------------------------------------------------------
-    def learning_rate(self, step):
-        """``lr``, falling linearly to 0 over the last ``lr_decay`` of ``total_steps``."""
+    def lr_factor(self, step):
+        """The factor on both learning rates: 1, falling linearly to 0 over the last
+        ``lr_decay`` of ``total_steps``."""
         c = self.config
         total = c["total_steps"] or self.default_steps
         tail = c["lr_decay"] * total
         if tail <= 0 or step <= total - tail:
-            return c["lr"]
-        return c["lr"] * max(0.0, (total - step) / tail)
+            return 1.0
+        return max(0.0, (total - step) / tail)
 
     def _labels(self, y, n):
         if not self.conditional:
@@ -192,8 +201,9 @@ class GAN(Model):
         if per == 0:
             raise UserError(f"batch size {len(x)} is too small for k={k} discriminator steps "
                             f"on packs of {m}; expected at least {k * m}")
-        lr = self.learning_rate(self.steps_done)
-        self.opt_g.lr = self.opt_d.lr = lr
+        factor = self.lr_factor(self.steps_done)
+        self.opt_g.lr = c["lr"] * factor
+        self.opt_d.lr = (c["lr_d"] or c["lr"]) * factor
         out = {}
         for i in range(k):
             real = x[i * per:(i + 1) * per]
@@ -205,7 +215,7 @@ class GAN(Model):
             self.ema.decay = min(c["ema"], (1.0 + t) / (10.0 + t))
             self.ema.update()
         self.steps_done += 1
-        out["lr"] = lr
+        out["lr"] = self.opt_g.lr
         return out
 
     def _discriminator_step(self, real, y, rng):
@@ -213,8 +223,9 @@ class GAN(Model):
         with autograd.no_grad():
             fake = self.G(self.noise(len(real), rng), y)
         penalty = {}
-        if c["r1"] > 0:
-            r1, real_logits = losses.r1_penalty(self.D, real, c["r1"], y)
+        self.d_steps += 1
+        if c["r1"] > 0 and self.d_steps % c["r1_every"] == 0:
+            r1, real_logits = losses.r1_penalty(self.D, real, c["r1"] * c["r1_every"], y)
             penalty["r1"] = r1
         else:
             real_logits = self.D(Tensor(real), y)
@@ -229,7 +240,12 @@ class GAN(Model):
         total.backward()
         self.opt_d.step()
         out = {"loss": float(loss.item())}
-        out.update({name: float(p.item()) for name, p in penalty.items()})
+        if "gp" in penalty:
+            out["gp"] = float(penalty["gp"].item())
+        if c["r1"] > 0:                  # a lazy step reports the last penalty it computed
+            if "r1" in penalty:
+                self.last_r1 = float(penalty["r1"].item()) / c["r1_every"]
+            out["r1"] = self.last_r1
         if c["loss"] != "wasserstein":      # d's belief that real is real, fake is real
             out["d_real"] = float(_sigmoid(real_logits.data).mean())
             out["d_fake"] = float(_sigmoid(fake_logits.data).mean())
@@ -245,23 +261,65 @@ class GAN(Model):
         return {"g_loss": float(loss.item())}
 
     # ---- inference ------------------------------------------------------------------
-    def sample(self, n, rng, label=None, ema=True, **options):
+    def sample(self, n, rng, label=None, ema=True, reject=False, **options):
         """``g(z)``, ``z ~ N(0, I)``: one forward pass per sample, and no density (a GAN
         is a direct generator; L14, "noise as latent variables"). With an EMA, the
-        averaged generator samples unless ``ema=False``."""
+        averaged generator samples unless ``ema=False``. ``reject=True`` filters them
+        by discriminator rejection sampling (:meth:`rejection_sample`)."""
         label = self.check_label(label)
         if self.conditional and label is None:
             raise UserError(f"{self.name()} is conditional; pass a label in "
                             f"0..{self.spec.num_classes - 1}")
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise UserError(f"number of samples must be an integer >= 0, got {n!r}")
+        if reject:
+            return self.from_model(self.rejection_sample(n, rng, label, ema))
+        return self.from_model(self._generate(n, rng, label, ema))
+
+    def _generate(self, n, rng, label=None, ema=True):
         y = None if label is None else np.full(n, label, dtype=np.int64)
         with autograd.no_grad(), self.averaged(ema):
             out = [self.G(self.noise(min(4096, n - i), rng),
                           None if y is None else y[i:i + 4096]).data
                    for i in range(0, n, 4096)]
-        x = np.concatenate(out) if out else np.zeros((0,) + self.spec.shape, np.float32)
-        return self.from_model(x)
+        return np.concatenate(out) if out else np.zeros((0,) + self.spec.shape, np.float32)
+
+    def rejection_sample(self, n, rng, label=None, ema=True, max_rounds=100):
+        """Discriminator rejection sampling (Azadi et al. 2019), in g's coordinates.
+
+        The slide's optimal discriminator d* = p / (p + q) knows the density ratio:
+        ``p(x) / q(x) = d*/(1 - d*) = exp(a(x))`` for its logit a. So keeping a fake x
+        with probability ``exp(a(x) - M)``, M the largest logit, turns samples of q into
+        samples of p exactly when d is optimal (plain rejection sampling, with q as the
+        proposal). A trained d is only near d*, so this is a correction, not a
+        guarantee; it removes what d is sure is fake, such as the thin bridges a
+        continuous g must leave between separate modes. M is the largest logit seen on
+        a first batch of 10,000 proposals, raised whenever a larger one turns up (as
+        Azadi et al. do). Needs an unpacked d (``pack=1``), which scores one sample."""
+        if self.config["pack"] != 1:
+            raise UserError("rejection sampling needs a discriminator that scores single "
+                            f"samples (pack=1); this one reads packs of {self.config['pack']}")
+        y_of = (lambda k: None) if label is None else (lambda k: np.full(k, label, np.int64))
+
+        def proposals(k):
+            x = self._generate(k, rng, label, ema)
+            with autograd.no_grad():
+                return x, self.D(Tensor(x), y_of(k)).data.astype(np.float64)
+        kept, count = [], 0
+        x, a = proposals(10_000)
+        m = float(a.max())
+        for _ in range(max_rounds):
+            m = max(m, float(a.max()))
+            keep = rng.random(len(a)) < np.exp(a - m)
+            kept.append(x[keep])
+            count += int(keep.sum())
+            if count >= n:
+                break
+            x, a = proposals(max(1000, 2 * (n - count)))
+        else:
+            raise RuntimeError(f"rejection sampling kept {count} of {n} samples in "
+                               f"{max_rounds} rounds; the discriminator rejects almost all")
+        return np.concatenate(kept)[:n]
 
     def averaged(self, use=True):
         """Context: the EMA generator in place of the trained one (a no-op without EMA)."""
@@ -301,7 +359,8 @@ class GAN(Model):
         state = {"G": dict(self.G.state_dict()), "D": dict(self.D.state_dict()),
                  "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
                  "shift": np.array(self.shift, dtype=np.float64),
-                 "scale": float(self.scale), "steps_done": int(self.steps_done)}
+                 "scale": float(self.scale), "steps_done": int(self.steps_done),
+                 "d_steps": int(self.d_steps), "last_r1": float(self.last_r1)}
         if self.ema is not None:
             state["ema"] = self.ema.state_dict()
         return state
@@ -314,12 +373,15 @@ class GAN(Model):
         self.shift = np.array(state["shift"], dtype=np.float64)
         self.scale = float(state["scale"])
         self.steps_done = int(state["steps_done"])
+        self.d_steps = int(state["d_steps"])
+        self.last_r1 = float(state["last_r1"])
         if self.ema is not None:
             self.ema.load_state_dict(state["ema"])
 
 
-_RANGES = {"k": "an integer >= 1", "pack": "an integer >= 1", "r1": ">= 0", "gp": ">= 0",
-           "ema": "0 <= ema < 1 (0 = off)", "lr": "> 0", "beta1": "in [0, 1)",
+_RANGES = {"k": "an integer >= 1", "pack": "an integer >= 1", "r1": ">= 0",
+           "r1_every": "an integer >= 1", "gp": ">= 0",
+           "ema": "0 <= ema < 1 (0 = off)", "lr": "> 0", "lr_d": ">= 0 (0 = lr)", "beta1": "in [0, 1)",
            "beta2": "in [0, 1)", "lr_decay": "a fraction in [0, 1]",
            "total_steps": ">= 0 (0 = the default steps)", "latent_dim": ">= 0 (0 = automatic)",
            "hidden": ">= 1", "g_layers": ">= 1", "d_layers": ">= 1", "channels": ">= 1"}

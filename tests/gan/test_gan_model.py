@@ -58,16 +58,16 @@ def test_bad_settings_are_one_line_user_errors():
         registry.build("gan", "minimax", DataSpec("continuous", (2,)), {"conditional": True})
 
 
-def test_learning_rate_decays_linearly_to_zero_over_the_tail():
+def test_learning_rates_decay_linearly_to_zero_over_the_tail():
     m = registry.build("gan", "r1", RING, dict(SMALL, lr=1e-3, lr_decay=0.25, total_steps=100),
                        np.random.default_rng(0))
-    rates = [m.learning_rate(t) for t in (0, 75, 80, 90, 100, 120)]
-    np.testing.assert_allclose(rates, [1e-3, 1e-3, 0.8e-3, 0.4e-3, 0.0, 0.0])
+    rates = [m.lr_factor(t) for t in (0, 75, 80, 90, 100, 120)]
+    np.testing.assert_allclose(rates, [1, 1, 0.8, 0.4, 0.0, 0.0])
 
 
 def test_resume_repeats_an_uninterrupted_run_exactly(tmp_path):
     x = ring(500)
-    cfg = dict(SMALL, ema=0.9, r1=0.5, lr_decay=0.5, total_steps=8, pack=2)
+    cfg = dict(SMALL, ema=0.9, r1=0.5, r1_every=3, lr_decay=0.5, total_steps=8, pack=2)
 
     def build():
         return registry.build("gan", "r1", RING, cfg, np.random.default_rng(3))
@@ -151,3 +151,20 @@ def test_cli_train_sample_eval(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert {"modes", "high_quality", "reverse_kl", "mmd2", "d_real", "d_fake"} <= set(result)
     assert result["nll"] is None
+
+
+def test_lazy_r1_is_computed_every_nth_d_step_and_scaled_by_n(monkeypatch):
+    from scratch_gen.gan import losses
+    calls = []
+    real_r1 = losses.r1_penalty
+
+    def spy(d, x, gamma, y=None):
+        calls.append(gamma)
+        return real_r1(d, x, gamma, y)
+    monkeypatch.setattr(losses, "r1_penalty", spy)
+    m = registry.build("gan", "r1", RING, dict(SMALL, r1=0.5, r1_every=4, k=2),
+                       np.random.default_rng(0))
+    m.setup(ring(100), None, np.random.default_rng(0))
+    reported = [m.train_step(ring(32), None, np.random.default_rng(t))["r1"] for t in range(4)]
+    assert calls == [2.0, 2.0]                  # d steps 4 and 8 of 8, gamma * 4
+    assert reported[0] == 0.0 and reported[1] > 0 and reported[2] == reported[1]
