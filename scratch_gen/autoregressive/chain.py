@@ -29,7 +29,7 @@ import numpy as np
 
 from autograd import Tensor, no_grad
 import autograd.functional as F
-from autograd.optim import Adam, clip_grad_norm_
+from autograd.optim import Adam, CosineWarmup, clip_grad_norm_
 
 from ..common.errors import UserError
 from ..registry import Model
@@ -262,21 +262,36 @@ class Autoregressive(Model):
         loss.backward()
         norm = clip_grad_norm_(self.net.parameters(), self.grad_clip)
         self.opt.step()
-        return {"loss": loss.item(), "grad_norm": norm}
+        if self.schedule is not None:
+            self.schedule.step()
+        return {"loss": loss.item(), "grad_norm": norm, "lr": self.opt.lr}
 
     def before_step(self, rng):
         """Hook: MADE draws the ordering of this step here."""
 
     def make_optimizer(self):
+        """Adam at ``lr``; with ``decay_steps > 0`` a 100-step warm-up then a cosine
+        decay to lr/20 over ``decay_steps`` (a low final rate is what lets the last
+        fraction of a nat per example go; set it to the run's step count)."""
         self.opt = Adam(self.net.parameters(), lr=self.config["lr"])
+        total = self.config.get("decay_steps", 0)
+        self.schedule = None
+        if total:
+            self.schedule = CosineWarmup(self.opt, min(100, total), total,
+                                         min_lr=self.config["lr"] / 20)
 
     # -- checkpoints -------------------------------------------------------------------
     def state_dict(self):
-        return {"net": dict(self.net.state_dict()), "opt": self.opt.state_dict()}
+        state = {"net": dict(self.net.state_dict()), "opt": self.opt.state_dict()}
+        if self.schedule is not None:
+            state["schedule"] = self.schedule.state_dict()
+        return state
 
     def load_state_dict(self, state):
         self.net.load_state_dict(state["net"])
         self.opt.load_state_dict(state["opt"])
+        if self.schedule is not None:
+            self.schedule.load_state_dict(state["schedule"])
 
 
 class TokenModel(Autoregressive):
@@ -382,3 +397,30 @@ def ancestral_sample(model, n, rng, temperature=1.0, top_k=None, cached=True):
             if done.all():
                 break
     return x
+
+
+def continuation_log_prob(model, prefix, continuations):
+    """``log p(continuation | prefix)`` for text models: the chain rule over the
+    continuation's characters only, ``sum_{i >= len(prefix)} log p(x_i | x_<i)``, with no
+    end token (the string may go on). This is how a character model answers Isola L14's
+    "p(time | Once, upon, a)". -inf for a character outside the vocabulary or a string
+    reaching ``max_len`` (where only the end is possible)."""
+    seq = model.seq
+    if not seq.text:
+        raise UserError("continuation_log_prob is for text models")
+    strings = [prefix + c for c in continuations]
+    n, L = len(strings), max(len(s) for s in strings)
+    ids = np.zeros((n, max(L, 1)), dtype=np.int64)
+    ok = np.array([len(s) < seq.length and all(c in seq.index for c in s) for s in strings])
+    for r, s in enumerate(strings):
+        if ok[r]:
+            ids[r, :len(s)] = [seq.index[c] for c in s]
+    model.net.eval()
+    with no_grad():
+        z = model.logits(ids).data.astype(np.float64)
+    model.net.train()
+    m = z.max(axis=2, keepdims=True)
+    logp = z - (m + np.log(np.exp(z - m).sum(axis=2, keepdims=True)))
+    picked = np.take_along_axis(logp, ids[:, :, None], axis=2)[:, :, 0]
+    out = np.array([picked[r, len(prefix):len(s)].sum() for r, s in enumerate(strings)])
+    return np.where(ok, out, -np.inf)

@@ -58,19 +58,27 @@ def pixelcnn_taps(kind, k):
 
 class MaskedConv2d(Module):
     """PixelCNN's masked convolution over ``(N, H, W, C_in)``, zero padding outside:
-    ``y[r, c] = b + sum_{(dy, dx) in taps} W_(dy,dx) x[r + dy, c + dx]``."""
+    ``y[r, c] = b + sum_{(dy, dx) in taps} W_(dy,dx) x[r + d dy, c + d dx]``.
 
-    def __init__(self, c_in, c_out, kernel_size, kind, rng=None):
+    ``dilation`` d spreads the taps (as WaveNet's do in time); every tap stays above, or
+    left of, the centre, so the mask's promise holds at any d."""
+
+    def __init__(self, c_in, c_out, kernel_size, kind, dilation=1, rng=None):
         super().__init__()
         if kind not in ("A", "B"):
             raise ValueError(f"mask type {kind!r}: expected 'A' or 'B'")
-        self.k, self.kind = kernel_size, kind
-        self.taps = pixelcnn_taps(kind, kernel_size)
+        self.k, self.kind, self.d = kernel_size, kind, dilation
+        self.taps = [(dy * dilation, dx * dilation) for dy, dx in pixelcnn_taps(kind, kernel_size)]
         self.lin = Linear(len(self.taps) * c_in, c_out, rng=rng)
+
+    @property
+    def reach(self):
+        """How far up and sideways the layer reads."""
+        return (self.k // 2) * self.d
 
     def forward(self, x):
         n, H, W, _ = x.shape
-        h = self.k // 2
+        h = self.reach
         xp = F.pad(x, (0, 0, h, h, h, 0))                 # C: none; W: both sides; H: above
         cols = [xp[:, h + dy:h + dy + H, h + dx:h + dx + W] for dy, dx in self.taps]
         return self.lin(cols[0] if len(cols) == 1 else F.cat(cols, axis=-1))

@@ -78,7 +78,7 @@ class MDN(Autoregressive):
     data_kinds = ("continuous",)
     default_steps = 4000
     default_batch_size = 256
-    default_config = {"components": 8, "hidden": 64, "lr": 3e-3}
+    default_config = {"components": 8, "hidden": 64, "lr": 3e-3, "decay_steps": 0}
 
     def __init__(self, spec, config=None, rng=None):
         super().__init__(spec, config, rng)

@@ -39,7 +39,7 @@ class MLP(TokenModel):
     slide = "Isola L14, 'Just treat it as a next word classifier!'; Bengio et al. 2003"
     default_steps = 3000
     default_batch_size = 64
-    default_config = {"block": 6, "embed": 16, "hidden": 128, "lr": 3e-3, "max_len": 64}
+    default_config = {"block": 6, "embed": 16, "hidden": 128, "lr": 3e-3, "max_len": 64, "decay_steps": 0}
 
     def build(self, rng):
         c = self.config

@@ -23,7 +23,7 @@ layer narrows it.
 import numpy as np
 
 from autograd import Tensor
-from autograd.nn import Linear, Module, ModuleList
+from autograd.nn import Linear, Module, ModuleList, Parameter
 
 from ..common.errors import UserError
 from ..registry import register
@@ -41,23 +41,34 @@ def pixelcnn_mask(kind, k):
 
 
 class PixelCNNNet(Module):
-    """Channels-last: pixels ``(N, H, W)`` -> logits ``(N, H, W, K)``."""
+    """Channels-last: pixels ``(N, H, W)`` -> logits ``(N, H, W, K)``.
 
-    def __init__(self, K, channels, layers, first_kernel, kernel, rng):
+    ``position``: a learned vector per pixel position added after the first layer (the
+    Transformer's position embedding, in 2D). Position is not data, so reading it breaks
+    no causality; without it a convolution cannot tell row 3 of an empty region from
+    row 30, and "where does the first ink appear" is mostly a question of where."""
+
+    def __init__(self, K, shape, channels, dilations, first_kernel, kernel, position, rng):
         super().__init__()
         self.K = K
         self.first = MaskedConv2d(1, channels, first_kernel, "A", rng=rng)
-        self.body = ModuleList([MaskedConv2d(channels, channels, kernel, "B", rng=rng)
-                                for _ in range(layers)])
+        self.body = ModuleList([MaskedConv2d(channels, channels, kernel, "B", d, rng=rng)
+                                for d in dilations])
         self.head1 = Linear(channels, channels, rng=rng)
         self.head2 = Linear(channels, K, rng=rng)
+        self.pos = Parameter(np.zeros(tuple(shape) + (channels,))) if position else None
         # how far up and sideways one output reads (its receptive field's half-width)
-        self.reach = first_kernel // 2 + layers * (kernel // 2)
+        self.reach = self.first.reach + sum(conv.reach for conv in self.body)
 
-    def forward(self, img):
+    def forward(self, img, rows=None, cols=None):
+        """``rows``, ``cols``: where a crop sits in the full image (for the position
+        embedding); default the whole image."""
         dtype = self.head2.weight.dtype
         v = Tensor((img.astype(dtype) / (self.K - 1) * 2.0 - 1.0)[..., None])   # in [-1, 1]
-        h = self.first(v).relu()
+        h = self.first(v)
+        if self.pos is not None:
+            h = h + (self.pos if rows is None else self.pos[rows, cols])
+        h = h.relu()
         for conv in self.body:
             h = h + conv(h).relu()                                 # residual, mask B
         return self.head2(self.head1(h).relu())
@@ -70,7 +81,8 @@ class PixelCNN(TokenModel):
     data_kinds = ("image",)
     default_steps = 2000
     default_batch_size = 16
-    default_config = {"channels": 32, "layers": 5, "first_kernel": 7, "kernel": 3, "lr": 2e-3}
+    default_config = {"channels": 32, "dilations": [1, 1, 2, 1, 2], "first_kernel": 7,
+                      "kernel": 3, "position": True, "lr": 2e-3, "decay_steps": 0}
     prefix_ok = False
 
     def build(self, rng):
@@ -82,8 +94,11 @@ class PixelCNN(TokenModel):
                 or c["kernel"] % 2 == 0:
             raise UserError(f"first_kernel={c['first_kernel']}, kernel={c['kernel']}: expected "
                             "odd sizes, the first >= 3 (a 1x1 mask A reads nothing)")
-        self.net = PixelCNNNet(self.seq.V, c["channels"], c["layers"], c["first_kernel"],
-                               c["kernel"], rng)
+        if not c["dilations"] or min(c["dilations"]) < 1:
+            raise UserError(f"dilations={c['dilations']}: expected a non-empty list of "
+                            "integers >= 1 (one per masked layer of type B)")
+        self.net = PixelCNNNet(self.seq.V, self.seq.shape, c["channels"], c["dilations"],
+                               c["first_kernel"], c["kernel"], c["position"], rng)
 
     def logits(self, x):
         n = len(x)
@@ -102,5 +117,6 @@ class PixelCNN(TokenModel):
             r, c = divmod(i, W)
             r0, c0, c1 = max(0, r - R), max(0, c - R), min(W, c + R + 1)
             crop = x.reshape(n, H, W)[:, r0:r + 1, c0:c1]
-            return self.net(crop).data[:, r - r0, c - c0]
+            where = (slice(r0, r + 1), slice(c0, c1))
+            return self.net(crop, *where).data[:, r - r0, c - c0]
         return step

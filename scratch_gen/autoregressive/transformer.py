@@ -86,7 +86,7 @@ class Transformer(TokenModel):
              "Vaswani et al. 2017; Radford et al. 2019")
     default_steps = 3000
     default_batch_size = 64
-    default_config = {"d_model": 64, "heads": 4, "layers": 2, "lr": 2e-3, "max_len": 64}
+    default_config = {"d_model": 64, "heads": 4, "layers": 2, "lr": 2e-3, "max_len": 64, "decay_steps": 0}
 
     def build(self, rng):
         c = self.config

@@ -79,7 +79,7 @@ class WaveNet(TokenModel):
     default_steps = 3000
     default_batch_size = 64
     default_config = {"channels": 48, "skip": 64, "kernel_size": 2, "dilations": [1, 2, 4, 8],
-                      "lr": 3e-3, "max_len": 64}
+                      "lr": 3e-3, "max_len": 64, "decay_steps": 0}
 
     def build(self, rng):
         c = self.config

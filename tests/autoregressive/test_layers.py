@@ -29,14 +29,17 @@ def test_causal_conv1d_equals_engine_conv1d_with_left_padding():
 
 def test_masked_conv2d_equals_engine_conv2d_with_a_masked_weight():
     rng = np.random.default_rng(1)
-    for kind, k in (("A", 3), ("B", 3), ("A", 7), ("B", 5)):
-        layer = MaskedConv2d(2, 4, k, kind, rng=rng).to(np.float64)
+    for kind, k, d in (("A", 3, 1), ("B", 3, 1), ("A", 7, 1), ("B", 5, 1), ("B", 3, 2)):
+        layer = MaskedConv2d(2, 4, k, kind, dilation=d, rng=rng).to(np.float64)
         x = rng.normal(size=(3, 6, 5, 2))
-        w = np.zeros((4, 2, k, k))
+        # the dilated kernel as a plain (k-1)d+1 square kernel with zeros in between
+        K = (k - 1) * d + 1
+        w = np.zeros((4, 2, K, K))
         cols = layer.lin.weight.data.reshape(4, len(layer.taps), 2)
         for t, (dy, dx) in enumerate(layer.taps):
-            w[:, :, dy + k // 2, dx + k // 2] = cols[:, t]
-        assert np.all(w * (1 - pixelcnn_mask(kind, k)) == 0)
+            w[:, :, dy + K // 2, dx + K // 2] = cols[:, t]
+        if d == 1:
+            assert np.all(w * (1 - pixelcnn_mask(kind, k)) == 0)
         want = F.conv2d(Tensor(x.transpose(0, 3, 1, 2)), Tensor(w), Tensor(layer.lin.bias.data),
-                        padding=k // 2).data.transpose(0, 2, 3, 1)
+                        padding=K // 2).data.transpose(0, 2, 3, 1)
         np.testing.assert_allclose(layer(Tensor(x)).data, want, rtol=1e-12, atol=1e-12)

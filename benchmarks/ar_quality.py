@@ -1,0 +1,116 @@
+"""The quality figures of issue 7, in nats, against the truth where the data knows it.
+
+    python benchmarks/ar_quality.py [--only stories,river,...] [--scale 1.0]
+
+Prints one JSON object. For each experiment: the model, its settings, training steps,
+wall and CPU seconds, test NLL per example and per token/pixel, the data's entropy and
+the gap (the KL to the truth, L14 "Density models": test NLL - entropy). The targets:
+
+- ``stories``: test NLL within 2% of the grammar's exact entropy;
+- ``river``: PixelCNN within 5% of N ln 2 (N = 10 turns of the lecture's turtle);
+- ``gaussians8``: the continuous chain rule p(x1) p(x2 | x1), KL <= 0.05 nats;
+- ``names``: the ladder n-gram > MLP > WaveNet > Transformer in test NLL per character;
+- ``pydoc``: bits per character (no truth: real text).
+
+``--scale`` multiplies every step count (0.05 for a smoke run). One BLAS / Numba thread:
+the machine these run on is shared, so CPU seconds are the honest cost.
+"""
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from scratch_gen.autoregressive.tour import load_split, train_and_score  # noqa: E402
+
+# (dataset, n_train, n_test, [(variant, config, steps, batch_size), ...])
+EXPERIMENTS = {
+    "stories": ("stories", 20000, 2000, [
+        ("ngram", {"n": 12, "k": 0.001, "max_len": 128}, 0, 1),
+        ("mlp", {"block": 32, "embed": 16, "hidden": 256, "lr": 3e-3, "max_len": 128}, 3000, 64),
+    ]),
+    "river": ("river", 5000, 1000, [
+        ("pixelcnn", {"channels": 32, "dilations": [1, 1, 2, 1, 2, 4], "lr": 2e-3}, 2000, 8),
+    ]),
+    "gaussians8": ("gaussians8", 10000, 5000, [
+        ("mdn", {"components": 8, "hidden": 64, "lr": 3e-3}, 2000, 256),
+    ]),
+    "names": ("names", 20000, 2000, [
+        ("ngram", {"n": 3, "k": 0.01}, 0, 1),
+        ("mlp", {"block": 6}, 2000, 64),
+        ("wavenet", {"channels": 48, "skip": 64}, 2000, 64),
+        ("transformer", {"d_model": 64, "heads": 4}, 2000, 64),
+    ]),
+    "pydoc": ("pydoc", None, None, [
+        ("ngram", {"n": 5, "k": 0.01, "max_len": 320}, 0, 1),
+        ("wavenet", {"channels": 64, "skip": 64, "dilations": [1, 2, 4, 8, 16, 32],
+                     "max_len": 320}, 1500, 32),
+    ]),
+}
+
+
+def run_experiment(key, scale):
+    name, n_train, n_test, models = EXPERIMENTS[key]
+    if name == "pydoc":
+        from scratch_gen import data
+        ds = data.get("pydoc")
+        train_x, test_x = ds.pool("train"), ds.pool("test")
+    else:
+        train_x, test_x, ds = load_split(name, n_train, n_test, seed=0)
+    rows = []
+    for variant, config, steps, batch in models:
+        steps = max(1, int(round(steps * scale))) if steps else 0
+        _, res = train_and_score(variant, name, train_x, test_x, ds, config, steps,
+                                 batch_size=batch, seed=0)
+        res["config"] = config
+        res["batch_size"] = batch
+        res["bits_per_dim"] = res["nll_per_dim"] / math.log(2)
+        rows.append(res)
+        print(f"{key}: {variant} {res['test_nll']:.4f} nats/example, "
+              f"{res['nll_per_dim']:.4f} per dim, gap {res['kl']}, {res['steps']} steps, "
+              f"{res['cpu_seconds']:.0f} cpu s", file=sys.stderr, flush=True)
+    out = {"n_train": len(train_x), "n_test": len(test_x), "models": rows}
+    if key == "stories":
+        best = min(rows, key=lambda r: r["test_nll"])
+        out["target"] = "relative gap <= 0.02"
+        out["met"] = best["relative_gap"] <= 0.02
+    elif key == "river":
+        out["target"] = "test NLL <= 1.05 * 10 ln 2"
+        out["met"] = rows[0]["test_nll"] <= 1.05 * rows[0]["entropy"]
+    elif key == "gaussians8":
+        out["target"] = "KL <= 0.05"
+        out["met"] = rows[0]["kl"] <= 0.05
+    elif key == "names":
+        per = [r["nll_per_dim"] for r in rows]
+        out["target"] = "ngram > mlp > wavenet > transformer (nats per character)"
+        out["met"] = all(a > b for a, b in zip(per, per[1:]))
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="quality figures of the autoregressive family")
+    ap.add_argument("--only", default=",".join(EXPERIMENTS), help="comma-separated subset")
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply every step count")
+    args = ap.parse_args(argv)
+    import numba
+    numba.set_num_threads(1)
+    t0 = time.perf_counter()
+    out = {}
+    for key in args.only.split(","):
+        if key not in EXPERIMENTS:
+            ap.error(f"unknown experiment {key!r}; expected some of {', '.join(EXPERIMENTS)}")
+        out[key] = run_experiment(key, args.scale)
+    out["wall_seconds"] = round(time.perf_counter() - t0, 1)
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
