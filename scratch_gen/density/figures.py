@@ -151,7 +151,8 @@ def mle_kl_figure(path, p_hat, thetas, entropy_value):
     steps = np.arange(len(thetas))
     a.plot(steps, nlls, color=RED, label="NLL(theta)")
     a.plot(steps, kls, color=BLUE, label="KL(p_hat || p_theta)")
-    a.plot(steps, kls - nlls, color="k", ls="--", label=f"KL - NLL = -H(p_hat) = {-entropy_value:.4f}")
+    a.plot(steps, kls - nlls, color="k", ls="--",
+           label=f"KL - NLL = -H(p_hat) = {-entropy_value:.4f}")
     a.set_xscale("symlog", linthresh=1)
     a.set_xlabel("gradient-ascent step")
     a.set_ylabel("nats")
@@ -159,8 +160,10 @@ def mle_kl_figure(path, p_hat, thetas, entropy_value):
     a.set_title("max likelihood = min KL: the two differ by a constant", fontsize=9)
     k = len(p_hat)
     w = 0.27
-    b.bar(np.arange(k) - w, np.exp(log_softmax(thetas[0])), w, color="0.7", label="p_theta at start")
-    b.bar(np.arange(k), np.exp(log_softmax(thetas[-1])), w, color=RED, label="p_theta at the end")
+    b.bar(np.arange(k) - w, np.exp(log_softmax(thetas[0])), w, color="0.7",
+          label="p_theta at start")
+    b.bar(np.arange(k), np.exp(log_softmax(thetas[-1])), w, color=RED,
+          label="p_theta at the end")
     b.bar(np.arange(k) + w, p_hat, w, color=GREEN, label="count frequencies p_hat")
     b.set_xlabel("value")
     b.legend(fontsize=8)

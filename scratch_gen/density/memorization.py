@@ -78,7 +78,8 @@ def memorization_table(models, train, test, n_samples, rng, truth=None, k=5):
 
 def format_table(rows):
     """The table as fixed-width text (for demos and the benchmark's log)."""
-    head = f"{'model':<34}{'copy rate':>10}{'NN dist':>10}{'(test)':>9}{'coverage':>10}{'test NLL':>11}"
+    head = (f"{'model':<34}{'copy rate':>10}{'NN dist':>10}{'(test)':>9}{'coverage':>10}"
+            f"{'test NLL':>11}")
     lines = [head, "-" * len(head)]
     for r in rows:
         nll = r.get("test_nll")

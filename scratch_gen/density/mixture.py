@@ -164,7 +164,8 @@ def from_unconstrained(logits, means, a, s):
 
 def autograd_log_likelihood(x, logits, means, a, s):
     """Mean log-likelihood as an engine Tensor (so ``.backward()`` gives every gradient):
-    ``logsumexp_k(log_softmax(logits)_k - D/2 log 2 pi + sum_d s_kd - |(x - mu_k)^T P_k|^2 / 2)``."""
+    the mean over points of ``logsumexp_k(log_softmax(logits)_k - D/2 log 2 pi +
+    sum_d s_kd - |(x - mu_k)^T P_k|^2 / 2)``."""
     n, d = x.shape
     k = means.shape[0]
     lower = np.tril(np.ones((d, d)), -1)

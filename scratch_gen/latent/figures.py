@@ -16,8 +16,9 @@ def _bits(z, mark=None):
 def turtle_figure(path, z, flips=(0, 5, 9)):
     """The turtle's river for a chosen ``z`` (first panel), then the same z with one bit
     flipped per panel: new ink in red, ink that went away in pink, the turtle's path
-    before (blue) and after (red, dashed) drawn over them. Flipping ``z_i`` turns the river the other way at step i and
-    moves everything after it; nothing before it changes."""
+    before (blue) and after (red, dashed) drawn over them. Flipping ``z_i`` turns the
+    river the other way at step i and moves everything after it; nothing before it
+    changes."""
     plt = plots._plt()
     z = np.asarray(z)
     base = turtle.G(z[None])[0]

@@ -1,7 +1,6 @@
 """A mixture of Gaussians: EM (Dempster et al. 1977) and gradient ascent through
 autograd reach the same optimum; EM never lowers the likelihood; the model plugs into
 the workbench."""
-import math
 
 import numpy as np
 import pytest
