@@ -34,7 +34,8 @@ def main():
 
     toy = experiments.toy_comparison(n_train=500 if args.tiny else 2000,
                                      n_test=2000 if args.tiny else 20000, seed=args.seed,
-                                     softmax_steps=300 if args.tiny else 2000)
+                                     softmax_steps=300 if args.tiny else 2000,
+                                     quadrature=256 if args.tiny else 512)
     print(f"3-class toy: Bayes rate {toy['bayes_rate']:.4f} (quadrature error "
           f"{toy['bayes_error_quadrature_error']:.1g}), H(Y|X) = "
           f"{toy['conditional_entropy']:.4f} nats, H(Y) = {toy['label_entropy']:.4f}")
