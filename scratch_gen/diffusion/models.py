@@ -17,6 +17,12 @@ x_T ~ N(0, I) must be "noise" relative to the data. The bound converts back exac
 as in Ho et al. section 3.3: pixel value v of ``levels`` values maps to
 ``2 v / (levels - 1) - 1``; float images in [0, 1] map by ``2 x - 1``.
 
+For 2D data the MLP reads Fourier features of x (``fourier`` octaves, denoisers.py):
+ring8's modes have std 0.01 on the unit circle, and near t = 0 the best denoiser snaps
+every point onto its mode, a function far sharper than an MLP of raw (x, y) learns in a
+few thousand steps (measured: 22% of samples within 3 std of a mode without them, 90%
+with 8 octaves, same budget).
+
 All three sample with the exponential moving average of the weights (Ho et al. use
 decay 0.9999; our runs are shorter, so 0.999 with a warm-up): the average of the last
 few thousand iterates is a better denoiser than the last one, which matters most at
@@ -64,7 +70,7 @@ class _Diffusion(Model):
         "variance": "beta",         # reverse-step sigma_t^2: "beta" or "beta_tilde"
         "hidden": 128,              # MLP width (continuous data)
         "depth": 3,                 # MLP residual blocks
-        "fourier": 0,               # MLP input Fourier-feature octaves (0: raw x)
+        "fourier": 8,               # MLP input Fourier-feature octaves (0: raw x)
         "channels": 16,             # U-Net base width (images)
         "mults": [1, 2, 2],         # U-Net width multipliers per resolution
         "lr": 1e-3,
@@ -275,7 +281,8 @@ class _Diffusion(Model):
     def sample(self, n, rng, label=None, **options):
         """``n`` samples in data units. Options: ``sampler`` ("ancestral" | "ddim"),
         ``steps`` (fewer than T: the respaced generalized step, Song et al. eq. 12),
-        ``eta`` (DDIM's noise, default 0; ancestral is eta = 1)."""
+        ``eta`` (DDIM's noise, default 0; ancestral is eta = 1); for ``ddpm-cond``,
+        ``guidance`` w and ``label`` (an int, or one int per sample)."""
         return self.sample_path(n, rng, label=label, **options)[0]
 
     def sample_path(self, n, rng, label=None, x_T=None, **options):
@@ -349,7 +356,18 @@ class DDPM(_Diffusion):
     def _train_labels(self, batch_y, rng, n):
         return None
 
-    def _eps_fn(self, label=None, guidance=1.0, n=None):
+    def _labels(self, label, n):
+        """The label of each of n samples: None, or ``label`` checked (an int for all, or,
+        for conditional models, a sequence of n ints: one batch for many classes)."""
+        if label is None or np.ndim(label) == 0:
+            label = self.check_label(label)
+            return None if label is None else np.full(n, label, dtype=np.int64)
+        labels = [self.check_label(int(v)) for v in np.asarray(label).reshape(-1)]
+        if len(labels) != n:
+            raise UserError(f"{len(labels)} labels for {n} samples; expected one per sample")
+        return np.array(labels, dtype=np.int64)
+
+    def _eps_fn(self, labels=None, guidance=1.0):
         return self._net_fn()
 
     def _mean_fn(self, y=None):
@@ -359,13 +377,13 @@ class DDPM(_Diffusion):
     def sample_path(self, n, rng, label=None, x_T=None, **options):
         allowed = {"sampler", "steps", "eta"} | ({"guidance"} if self.conditional else set())
         sampler, steps, eta = self._options(options, allowed)
-        label = self.check_label(label)
+        labels = self._labels(label, n)
         guidance = float(options.get("guidance", 1.0) if options.get("guidance") is not None
                          else 1.0)
         x = self._noise(n, rng) if x_T is None else np.asarray(x_T, dtype=np.float64)
         clip = 1.0 if self.image_chw is not None else None
         with self._ema_weights():
-            eps_fn = self._eps_fn(label, guidance, len(x))
+            eps_fn = self._eps_fn(labels, guidance)
             if sampler == "ancestral" and (steps is None or steps == self.schedule.T) \
                     and eta == 1.0:
                 z, path = sampling.ancestral(eps_fn, self.schedule, x, rng,
@@ -414,18 +432,22 @@ class ConditionalDDPM(DDPM):
         drop = rng.random(n) < self.config["p_uncond"]
         return np.where(drop, NULL_LABEL, y)
 
-    def _eps_fn(self, label=None, guidance=None, n=None):
-        """eps for sampling: unconditional (null label) when ``label`` is None, else
+    def _eps_fn(self, labels=None, guidance=None):
+        """eps for sampling: unconditional (the null label) when ``labels`` is None, else
         ``eps_u + w (eps_c - eps_u)`` (sampling.guided_eps), w = ``guidance`` (config
-        default 1: plain conditional)."""
-        null = self._net_fn(np.full(n, NULL_LABEL))
-        if label is None:
-            return null
+        default 1: plain conditional). Both halves in one network call on a doubled
+        batch, as Ho & Salimans' implementation does."""
+        if labels is None:
+            return self._net_fn(None)          # the network reads no label as all-null
         w = self.config["guidance"] if guidance is None else guidance
-        cond = self._net_fn(np.full(n, label))
         if w == 1.0:
-            return cond
-        return lambda x, t: sampling.guided_eps(null(x, t), cond(x, t), w)
+            return self._net_fn(labels)
+        both = self._net_fn(np.concatenate([np.full(len(labels), NULL_LABEL), labels]))
+
+        def eps(x, t):
+            e = both(np.concatenate([x, x]), np.concatenate([t, t]))
+            return sampling.guided_eps(e[:len(x)], e[len(x):], w)
+        return eps
 
     def sample_path(self, n, rng, label=None, x_T=None, **options):
         if options.get("guidance") is None:
