@@ -32,7 +32,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np                      # noqa: E402
 from llvmlite import ir                 # noqa: E402
 from numba import njit, prange, types   # noqa: E402
-from numba.extending import intrinsic   # noqa: E402
+from numba.extending import intrinsic, overload   # noqa: E402
 
 from .reference import conv_out_size
 
@@ -254,10 +254,12 @@ def col2im1d(cols, L, k, stride, dilation, pad_left, pad_right):
 # so a loop over it compiles to vector instructions.  Cody & Waite (1980) reduction:
 #     e^x = 2^k e^r,  k = round(x / ln 2),  r = x - k ln 2  in [-ln2/2, ln2/2],
 # with ln 2 split in two (hi has trailing zero bits, so k*hi is exact), e^r by its Taylor
-# series to r^12 (truncation < 2e-16 on that interval), and 2^k written straight into the
+# series to r^12 (truncation < 3e-16 on that interval), and 2^k written straight into the
 # exponent bits of a float64.  Valid for x <= 709; every caller passes x <= 0 (values
 # shifted by their maximum).  Below -708 it returns exactly 0 (true value < 3e-308);
 # NaN in gives NaN out.  Compiled without 'reassoc' so the two-part reduction is kept.
+# _exp32 is its float32 twin (twice as many lanes per vector instruction), and
+# _exp_native picks one by the dtype of its argument when a kernel is compiled.
 
 @intrinsic
 def _float64_from_bits(typingctx, bits):
@@ -297,6 +299,56 @@ def _exp(x):
     return x if x != x else v
 
 
+@intrinsic
+def _float32_from_bits(typingctx, bits):
+    """Reinterpret the 32 bits of an int32 as a float32."""
+    if bits != types.int32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.int32), codegen
+
+
+_F32 = np.float32
+
+
+@njit(cache=True, fastmath={"contract"})
+def _exp32(x):
+    """_exp in float32 arithmetic, for float32 arrays: twice the vector width.  Same
+    reduction with Cephes' float32 split of ln 2, Taylor series to r^7 (truncation
+    < 3e-8, so ~1 ulp in all), 2^k in the 8 exponent bits; exactly 0 below -87 (true
+    value < 2e-38: float32 has only subnormals there)."""
+    xc = max(x, _F32(-87.0))
+    k = np.int32(math.floor(xc * _F32(_LOG2E) + _F32(0.5)))
+    kf = _F32(k)
+    r = (xc - kf * _F32(0.693359375)) - kf * _F32(-2.12194440e-4)
+    p = _F32(1.0 / 5040.0)
+    p = p * r + _F32(1.0 / 720.0)
+    p = p * r + _F32(1.0 / 120.0)
+    p = p * r + _F32(1.0 / 24.0)
+    p = p * r + _F32(1.0 / 6.0)
+    p = p * r + _F32(0.5)
+    p = p * r + _F32(1.0)
+    p = p * r + _F32(1.0)
+    v = p * _float32_from_bits(np.int32((k + 127) << 23))
+    v = _F32(0.0) if x < _F32(-87.0) else v
+    return x if x != x else v
+
+
+def _exp_native(x):
+    """exp in the precision of x: _exp32 for float32, _exp otherwise.  A stub for
+    Python; inside kernels the overload below picks the version at compile time."""
+    return math.exp(x)
+
+
+@overload(_exp_native)
+def _exp_native_by_type(x):
+    if x == types.float32:
+        return lambda x: _exp32(x)
+    return lambda x: _exp(x)
+
+
 # Sums in the loops below may be reordered (vectorized): 'reassoc' lets LLVM keep several
 # partial sums.  No 'nnan'/'ninf': NaN and inf keep their IEEE meaning.
 _REORDER = {"reassoc", "contract", "nsz"}
@@ -328,10 +380,10 @@ def _logsumexp(z):
     between them, and each sweep vectorizes, which the branchy one-sweep online form
     (rescale the sum whenever the max grows) does not.  A NaN anywhere makes the sum,
     hence the result, NaN."""
-    m = float(_row_max(z))
-    s = 0.0
+    m = _row_max(z)
+    s = 0.0                                # exps in z's precision, their sum in float64
     for j in range(z.shape[0]):
-        s += _exp(z[j] - m)
+        s += _exp_native(z[j] - m)
     return m + math.log(s)
 
 
@@ -350,9 +402,9 @@ def _xent_forward(logits, targets, loss, lse):
 def _xent_backward(logits, targets, lse, g, dlogits):
     N, V = logits.shape
     for i in prange(N):
-        gi, li = float(g[i]), float(lse[i])
+        gi, li = g[i], lse[i]
         for j in range(V):
-            dlogits[i, j] = gi * _exp(logits[i, j] - li)
+            dlogits[i, j] = gi * _exp_native(logits[i, j] - li)
         dlogits[i, targets[i]] -= gi
 
 
@@ -384,10 +436,10 @@ def _softmax_rows(x, causal, out):
         r, t = rt // T, rt % T
         # Keys visible to query t: s <= t + (S - T) under the causal mask, else all.
         n = min(S, t + S - T + 1) if causal else S
-        m = float(_row_max(x[r, t, :n]))
+        m = _row_max(x[r, t, :n])
         total = 0.0
         for s in range(n):
-            e = _exp(x[r, t, s] - m)
+            e = _exp_native(x[r, t, s] - m)
             out[r, t, s] = e
             total += e
         inv = 1.0 / total

@@ -223,6 +223,13 @@ def test_branch_free_exp_matches_numpy():
     assert np.isnan(K._exp(np.nan))
 
 
+def test_float32_branch_free_exp_is_within_two_ulp():
+    x = np.concatenate([-np.geomspace(1e-6, 86.9, 300), [0.0]]).astype(np.float32)
+    got = np.array([K._exp32(v) for v in x], dtype=np.float64)
+    np.testing.assert_allclose(got, np.exp(x.astype(np.float64)), rtol=2 * 2.0**-23, atol=0)
+    assert K._exp32(np.float32(-88.0)) == 0.0 and np.isnan(K._exp32(np.float32(np.nan)))
+
+
 def test_nan_logits_give_nan_like_the_reference():
     z = np.zeros((2, 9))
     z[1, 4] = np.nan
