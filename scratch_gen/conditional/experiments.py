@@ -97,8 +97,9 @@ def glyphs_comparison(n_train=5000, n_test=2000, seed=0, softmax_steps=1500,
 
 def reverse_direction_table():
     """He L1's second line on the discrete toy, with a *learned* p(y|x): softmax regression
-    on one-hot x recovers the table's p(y|x); Bayes' rule with the prior p(x) (the
-    counts) turns it into p(x|y). Returns the exact and the learned tables, each
+    on one-hot x recovers the table's p(y|x) (its maximum-likelihood answer is the
+    count frequencies of each row; the zeros it only approaches, as logits -> -inf);
+    Bayes' rule with the prior p(x) (the counts) turns it into p(x|y). Returns the exact and the learned tables, each
     indexed ``[x, y]``."""
     from .bayes import DISCRETE_TOY_COUNTS, bayes_rule
     joint = DISCRETE_TOY_COUNTS / DISCRETE_TOY_COUNTS.sum()
@@ -111,7 +112,7 @@ def reverse_direction_table():
     x_ids, y_ids = np.repeat(xs, reps), np.repeat(ys, reps)
     onehot = np.eye(len(p_x))[x_ids]
     sm = SoftmaxRegression(len(p_x), joint.shape[1], rng=np.random.default_rng(0))
-    sm.fit(onehot, y_ids, 1000, np.random.default_rng(1), lr=0.3, batch_size=len(x_ids))
+    sm.fit(onehot, y_ids, 500, np.random.default_rng(1), lr=1.0, batch_size=len(x_ids))
     learned_y_given_x = sm.probs(np.eye(len(p_x)))
     learned_post, _ = bayes_rule(learned_y_given_x, p_x)
     # every table indexed [x, y]: p(x|y)'s columns sum to one

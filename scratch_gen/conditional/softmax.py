@@ -60,15 +60,17 @@ class SoftmaxRegression(nn.Module):
 
     def fit(self, x, y, steps, rng, lr=0.05, batch_size=256, weight_decay=0.0):
         """Adam on minibatches drawn uniformly with replacement (as the workbench's
-        training loop does), the learning rate decayed linearly to 0. Returns the loss
-        of each step."""
+        training loop does), or on the whole set when ``batch_size >= len(x)`` (then the
+        steps are deterministic); the learning rate decays linearly to 0. Returns the
+        loss of each step."""
         x = np.asarray(x, dtype=self.dtype).reshape(len(x), -1)
         y = np.asarray(y, dtype=np.int64).reshape(-1)
         opt = optim.Adam(self.parameters(), lr=lr, weight_decay=weight_decay)
         history = []
         for t in range(steps):
             opt.lr = lr * (1.0 - t / steps)
-            idx = rng.integers(0, len(x), size=min(batch_size, len(x)))
+            idx = (slice(None) if batch_size >= len(x)
+                   else rng.integers(0, len(x), size=batch_size))
             opt.zero_grad()
             loss = self.loss(x[idx], y[idx])
             loss.backward()
