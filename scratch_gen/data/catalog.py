@@ -5,6 +5,7 @@ import os
 import numpy as np
 
 from .base import DataError, check_n
+from .conditional import DATASETS_CONDITIONAL
 from .discrete import DATASETS_DISCRETE
 from .files import FileData, load_path
 from .images import DATASETS_IMAGES
@@ -13,7 +14,7 @@ from .text import DATASETS_TEXT
 from .toy2d import DATASETS_2D
 
 DATASETS = {**DATASETS_2D, **DATASETS_DISCRETE, **DATASETS_TEXT, **DATASETS_IMAGES,
-            **DATASETS_REAL}
+            **DATASETS_REAL, **DATASETS_CONDITIONAL}
 
 
 def names():
