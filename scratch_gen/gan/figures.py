@@ -47,16 +47,19 @@ def snapshots(path, real, shots, title=None):
 
 
 def discriminator_map(path, d_of, real, fake, title=None, n=160):
-    """``d(x)`` on a grid as a heatmap (1 = "real", 0 = "fake"), with real points in green
-    and fakes in red over it: where d is high, g's samples are pulled."""
+    """``d(x)`` on a grid as a heatmap (blue: "real", red: "fake"), with real points in
+    green and fakes in red over it: where d is high, g's samples are pulled. The colour
+    scale is centred on 1/2, the value of d at the game's optimum, and spans d's actual
+    range, since a regularized d near equilibrium stays close to 1/2 everywhere."""
     plt = plots._plt()
     lo, hi = limits(real)
     xs, ys = np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n)
     gx, gy = np.meshgrid(xs, ys)
     d = d_of(np.stack([gx.ravel(), gy.ravel()], 1)).reshape(n, n)
     fig, ax = plt.subplots(figsize=(5.4, 4.6))
+    r = max(float(np.abs(d - 0.5).max()), 1e-3)
     im = ax.imshow(d, origin="lower", extent=(lo[0], hi[0], lo[1], hi[1]), cmap="coolwarm_r",
-                   vmin=0, vmax=1, aspect="equal")
+                   vmin=0.5 - r, vmax=0.5 + r, aspect="equal")
     fig.colorbar(im, ax=ax, label="d(x): probability that x is real", fraction=0.046, pad=0.04)
     r, f = np.asarray(real)[:800], np.asarray(fake)[:800]
     ax.scatter(r[:, 0], r[:, 1], s=4, c=GREEN, linewidths=0, label="real")
