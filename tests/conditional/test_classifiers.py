@@ -132,3 +132,20 @@ def test_reverse_direction_with_a_learned_discriminative_model():
     assert np.abs(t["learned_p_y_given_x"] - t["p_y_given_x"]).max() < 1e-3
     assert np.abs(t["learned_p_x_given_y"] - t["p_x_given_y"]).max() < 1e-3
     assert math.isclose(t["p_y"].sum(), 1.0)
+
+
+def test_cli_trains_the_bayes_classifier_and_eval_reports_accuracy(tmp_path, capsys):
+    import json
+    from scratch_gen.cli import main
+    run_dir = str(tmp_path / "bc")
+    assert main(["train", "density", "--model", "bayes-classifier", "--data", "ring8",
+                 "--out", run_dir, "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["eval", run_dir, "--n-samples", "500"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["model"] == "density/bayes-classifier"
+    assert out["accuracy"] == 1.0                      # ring8's modes are 0.77 apart, std 0.01
+    assert out["label_nll"] < 1e-6 and out["modes"] == 8
+    assert main(["train", "conditional", "--model", "bayes-classifier", "--data", "river",
+                 "--out", str(tmp_path / "r")]) == 2          # no labels: one line, exit 2
+    assert "needs labelled data" in capsys.readouterr().err
