@@ -142,7 +142,8 @@ class Obstacle(Dataset):
         y = self._label(y)
         c, w = self.modes(y)
         right = rng.random(len(y)) < w[:, 1]
-        return c[np.arange(len(y)), right.astype(np.int64)] + self.std * rng.standard_normal((len(y), 2))
+        side = c[np.arange(len(y)), right.astype(np.int64)]
+        return side + self.std * rng.standard_normal((len(y), 2))
 
     def _sample_labelled(self, n, rng):
         y = rng.integers(0, self.num_classes, size=n)

@@ -60,7 +60,8 @@ def test_samples_follow_p_x_given_y(ds):
         se = math.sqrt(w[0, 1] * (1 - w[0, 1]) / n)
         assert abs(right.mean() - w[0, 1]) < 4 * se
         for side, sel in ((0, ~right), (1, right)):
-            np.testing.assert_allclose(x[sel].mean(0), c[0, side], atol=4 * 0.1 / math.sqrt(sel.sum()))
+            se = 0.1 / math.sqrt(sel.sum())
+            np.testing.assert_allclose(x[sel].mean(0), c[0, side], atol=4 * se)
             np.testing.assert_allclose(x[sel].std(0), [0.1, 0.1], rtol=0.05)
     x, y = ds.sample_labelled(5000, np.random.default_rng(3))
     assert x.shape == (5000, 2) and set(np.unique(y)) == set(range(5))
