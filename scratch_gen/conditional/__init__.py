@@ -29,3 +29,4 @@ The five parts (He, MIT 6.S978 lecture 1, "Deep generative models may involve"):
   against the best possible.
 """
 from . import bayes  # noqa: F401  (importing registers the variants)
+from . import ar, regression  # noqa: F401  (registers the chapter's own models)
