@@ -80,8 +80,9 @@ def snapshots(path, frames, lo, hi, title=None):
 
 def update_curves(path, history, title=None):
     """The two terms of the lecture's gradient and their difference against the step:
-    |E_data[grad E]| (green), |E_model[grad E]| (red) and |green - red|, the update,
-    which shrinks toward zero as the model's samples come to look like the data."""
+    |E_data[grad E]| (green), |E_model[grad E]| (red) and |green - red|, the update;
+    below, the update relative to the terms, which falls toward the minibatch noise as
+    the model's samples come to look like the data (the slide's "cancels out")."""
     plt = _plt()
     steps = [h["step"] for h in history]
     fig, axes = plt.subplots(2, 1, figsize=(6, 5), sharex=True)
@@ -96,13 +97,12 @@ def update_curves(path, history, title=None):
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     ax = axes[1]
-    ax.plot(steps, _smooth([h["e_data"] for h in history]), color=GREEN, label="mean E(data)")
-    if "e_model" in history[0]:
-        ax.plot(steps, _smooth([h["e_model"] for h in history]), color=RED,
-                label="mean E(model samples)")
+    ratio = [h["update"] / max(h["norm_model"], 1e-300) for h in history]
+    ax.plot(steps, _smooth(ratio), color="k")
+    ax.set_yscale("log")
+    ax.set_ylabel("|green - red| / |red|")
     ax.set_xlabel("step")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
+    ax.grid(alpha=0.3, which="both")
     if title:
         axes[0].set_title(title, fontsize=10)
     return _save(fig, path)
@@ -202,8 +202,8 @@ def discrete_samples(path, rows, image_shape, title=None):
             ax = axes[r, j]
             ax.set_xticks([])
             ax.set_yticks([])
-            for side in ax.spines.values():
-                side.set_visible(False)
+            for side in ax.spines.values():       # a frame, so an empty image shows
+                side.set_color("0.75")
             if j < len(s):
                 ax.imshow(np.asarray(s[j]).reshape(image_shape), cmap="gray_r", vmin=0, vmax=1,
                           interpolation="nearest")
