@@ -18,7 +18,6 @@ the reported ``loss`` is the exact NLL of the batch, ``E(x) + log Z``: on 2^n st
 can afford to say how well training is really going (``track_nll=False`` makes CD/PCD
 report their surrogate instead and skip that pass over all states).
 """
-import math
 
 import numpy as np
 

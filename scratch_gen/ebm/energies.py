@@ -45,8 +45,9 @@ class QuadraticEnergy(nn.Module):
     Why symmetrise and zero the diagonal: ``x^T W x`` only sees the symmetric part, and on
     0/1 units ``x_k^2 = x_k`` makes a diagonal entry a copy of the bias; writing S this way
     leaves exactly one parameter per pair and per unit (n(n-1)/2 + n in effect).
-    ``W`` starts at small random values (a zero start is a saddle of nothing, but a
-    symmetric one makes every pair's gradient identical in CD's first steps).
+    The log-likelihood of this exponential family is concave in (S, b), hence in (W, b),
+    so the start does not matter for exact maximum likelihood; W starts at small random
+    values (``init_scale``) so that tests can ask for a non-trivial energy.
     """
 
     def __init__(self, n, rng=None, dtype=np.float32, init_scale=0.01):

@@ -15,11 +15,11 @@ import os
 
 import numpy as np
 
-from .. import data, plots
+from .. import plots
 from . import experiment, figures, mcmc
 
 # Steps per run: the default fits in about 70 s on 2 shared cores, quick in about 10 s.
-BUDGET = {False: {"ising": 150, "ising_cd": 150, "bars": 120, "g8": 400, "ring": 300},
+BUDGET = {False: {"ising": 200, "ising_cd": 200, "bars": 60, "g8": 800, "ring": 300},
           True: {"ising": 40, "ising_cd": 0, "bars": 0, "g8": 60, "ring": 40}}
 
 SLIDE = "Isola L14, 'Energy-based models -- learning model parameters'"
@@ -56,7 +56,7 @@ def _binary(out_dir, dataset, variant, method, steps, seed, config=None):
 
 def _gaussians8(out_dir, steps, seed):
     r = experiment.run("gaussians8", "mlp", {"method": "grid", "lr": 0.01, "anneal": steps},
-                       steps=steps, seed=seed, batch_size=512)
+                       steps=steps, seed=seed, batch_size=1024)
     m = r.model
     kl, se = r.kl()
     x = np.asarray(r.train.x)[:1500]
@@ -99,9 +99,10 @@ def run(out_dir, quick=False, seed=0):
     """Train the tour's energy-based models into ``out_dir``; one row per model."""
     os.makedirs(out_dir, exist_ok=True)
     b = BUDGET[bool(quick)]
-    rows = [_binary(out_dir, "ising", "boltzmann", "exact", b["ising"], seed)]
+    rows = [_binary(out_dir, "ising", "boltzmann", "exact", b["ising"], seed, {"lr": 0.1})]
     if b["ising_cd"]:
-        rows.append(_binary(out_dir, "ising", "boltzmann", "cd", b["ising_cd"], seed))
+        rows.append(_binary(out_dir, "ising", "boltzmann", "cd", b["ising_cd"], seed,
+                            {"lr": 0.1}))
     if b["bars"]:
         rows.append(_binary(out_dir, "bars_stripes", "discrete-mlp", "exact", b["bars"], seed,
                             {"lr": 0.05}))
