@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+import autograd
 from scratch_gen import cli, data, registry
 from scratch_gen.common.errors import UserError
 from scratch_gen.registry import DataSpec
@@ -95,7 +96,6 @@ def test_samples_come_from_the_ema_generator_in_data_coordinates():
     assert s_ema.shape == (7, 2) and s_ema.dtype == np.float64
     assert not np.allclose(s_ema, s_raw)
     with m.averaged():
-        import autograd
         with autograd.no_grad():
             z = m.noise(7, np.random.default_rng(2))
             direct = m.G(z).data * m.scale + m.shift
@@ -109,8 +109,9 @@ def test_a_conditional_gan_puts_each_label_on_its_own_mode():
     ds = data.get("ring8")
     x, y = ds.sample_labelled(4000, np.random.default_rng(0))
     spec = DataSpec("continuous", (2,), num_classes=8, name="ring8")
-    m = registry.build("gan", "r1", spec, dict(SMALL, hidden=32, conditional=True, r1=1.0,
-                                               lr=3e-3, total_steps=300), np.random.default_rng(0))
+    cfg = dict(SMALL, hidden=32, conditional=True, r1=1.0, lr=3e-3, ema=0.999, lr_decay=0.3,
+               total_steps=300)
+    m = registry.build("gan", "nonsaturating", spec, cfg, np.random.default_rng(0))
     fit(m, (x, y), steps=300, batch_size=64, seed=0, quiet=True)
     hits = []
     for label in range(8):
@@ -168,3 +169,27 @@ def test_lazy_r1_is_computed_every_nth_d_step_and_scaled_by_n(monkeypatch):
     reported = [m.train_step(ring(32), None, np.random.default_rng(t))["r1"] for t in range(4)]
     assert calls == [2.0, 2.0]                  # d steps 4 and 8 of 8, gamma * 4
     assert reported[0] == 0.0 and reported[1] > 0 and reported[2] == reported[1]
+
+
+def test_rejection_by_the_optimal_discriminator_turns_q_into_p(monkeypatch):
+    # d* = p/(p+q) has logit log p/q: accepting q's samples with probability
+    # exp(a - max a) leaves exactly p. Here q = N(0, 1) (the "generator"), p = N(1, 0.5^2).
+    spec = DataSpec("continuous", (1,), name="line")
+    m = registry.build("gan", "r1", spec, SMALL, np.random.default_rng(0))
+
+    def generate(n, rng, label=None, ema=True):
+        return rng.standard_normal((n, 1))
+
+    class OptimalD:
+        def __call__(self, x, y=None):
+            x = x.data[:, 0]
+            log_p = -0.5 * ((x - 1) / 0.5) ** 2 - np.log(0.5)
+            log_q = -0.5 * x ** 2
+            return autograd.Tensor(log_p - log_q)
+    monkeypatch.setattr(m, "_generate", generate)
+    monkeypatch.setattr(m, "D", OptimalD())
+    s = m.rejection_sample(20_000, np.random.default_rng(1))[:, 0]
+    assert abs(s.mean() - 1.0) < 0.02 and abs(s.std() - 0.5) < 0.02
+    with pytest.raises(UserError, match="pack=1"):
+        registry.build("gan", "r1", spec, dict(SMALL, pack=2), np.random.default_rng(0)
+                       ).sample(3, np.random.default_rng(0), reject=True)
