@@ -2,10 +2,21 @@
 
     scratch-gen datasets
     scratch-gen train FAMILY [--model VARIANT] --data NAME|PATH [--test-data PATH]
+                     [--condition label|PATH] [--pack M]
                      [--steps N] [--batch-size B] [--lr LR] [--seed S] [--device cpu|cuda]
                      --out DIR [--resume]
-    scratch-gen sample DIR --n N --out FILE [--seed S] [--label Y]
+    scratch-gen sample DIR --n N --out FILE [--seed S] [--label Y | --condition-file FILE]
     scratch-gen eval DIR [--data NAME|PATH] [--test-data PATH]
+
+Conditional models p(x|y) (He L1, "generative models are about p(x|y)"): ``train
+--condition label`` trains on the data's labels (a family's conditional variant, or its
+``conditional`` setting); ``--condition PATH`` reads one condition vector per example of
+the ``--data`` file (same rows, same seeded split) for models that take vectors
+(``cond_dim``). ``sample --label Y`` / ``--condition-file FILE`` draw p(x|y); ``eval``
+of a conditional model adds the conditional NLL (and KL to the truth where the data
+knows H(X|Y)), mode landing and coverage per label, and the Bayes-rule accuracy
+(scratch_gen/conditional/evaluation.py: the chapter on p(x|y) scores every family's
+conditional models, so this file imports it by name).
 
 Families register themselves (registry.py); this file names none of them. A user
 mistake (unknown family, model or dataset, a missing file, a bad flag value) exits with
@@ -167,7 +178,22 @@ def _write_samples(path, samples, spec, data=None):
     atomic_write(path, lambda f: np.save(f, np.asarray(samples), allow_pickle=False))
 
 
-def _figures(out, model, train_x, history_log):
+def _draw(model, n, rng, conditions=None):
+    """``n`` samples for the run's figure: a conditional model draws the same number
+    for each label (or for each of the first training conditions), so every y shows."""
+    if conditions is not None:
+        k = min(len(conditions), 8)
+        per = max(1, n // k)
+        return np.concatenate([model.sample(per, rng, condition=conditions[i])
+                               for i in range(k)])
+    k = model.spec.num_classes if getattr(model, "conditional", False) else None
+    if not k:
+        return model.sample(n, rng)
+    per = max(1, n // k)
+    return np.concatenate([model.sample(per, rng, label=c) for c in range(k)])
+
+
+def _figures(out, model, train_x, history_log, conditions=None):
     """The pictures a run leaves next to its checkpoint; returns their paths."""
     from . import plots
     paths = []
@@ -177,10 +203,12 @@ def _figures(out, model, train_x, history_log):
         n = 64 if spec.kind == "image" else (30 if spec.kind == "text" else 2000)
         data = train_x[:n] if spec.kind == "text" else np.asarray(train_x)[:2000]
         paths.append(plots.samples_figure(os.path.join(out, "samples.png"), spec,
-                                          model.sample(n, rng), data if spec.kind == "continuous" else None,
+                                          _draw(model, n, rng, conditions),
+                                          data if spec.kind == "continuous" else None,
                                           title=f"{model.name()}: data (green), samples (red)"
                                           if spec.kind == "continuous" else model.name()))
-    if spec.kind == "continuous" and spec.n_dims == 2 and model.has("log_prob"):
+    if spec.kind == "continuous" and spec.n_dims == 2 and model.has("log_prob") \
+            and conditions is None:
         x = np.asarray(train_x, float).reshape(len(train_x), 2)
         lo, hi = plots._limits(x)
         paths.append(plots.density_heatmap(os.path.join(out, "density.png"), model.log_prob,
@@ -189,6 +217,77 @@ def _figures(out, model, train_x, history_log):
         paths.append(plots.training_curves(os.path.join(out, "curves.png"), history_log,
                                            title=model.name()))
     return paths
+
+
+def _can_condition(cls):
+    """A variant conditions on labels if it is conditional or has the switch."""
+    return cls.conditional or "conditional" in cls.default_config
+
+
+def _vector_models():
+    return [c.name() for f in registry.families() for c in registry.variants(f).values()
+            if "cond_dim" in c.default_config]
+
+
+def _conditional_class(family, variant, condition):
+    """The class ``train`` builds: the named variant, or with ``--condition`` and no
+    ``--model`` the family's first variant that can condition that way (diffusion's
+    ddpm-cond, gan's default with conditional=true, ...)."""
+    if condition is None or variant is not None:
+        cls = registry.get(family, variant)
+        if condition == "label" and not _can_condition(cls):
+            raise UserError(f"--condition label: {cls.name()} is unconditional; conditional "
+                            f"models: {', '.join(_label_models()) or 'none'}")
+        return cls
+    vector = condition != "label"
+    fits = [c for c in [registry.get(family)] + list(registry.variants(family).values())
+            if ("cond_dim" in c.default_config if vector else _can_condition(c))]
+    if not fits:
+        how = "condition vectors" if vector else "labels"
+        others = _vector_models() if vector else _label_models()
+        raise UserError(f"--condition {condition}: the {family} family has no model that "
+                        f"conditions on {how}; models that do: {', '.join(others) or 'none'}")
+    return fits[0]
+
+
+def _label_models():
+    return [c.name() for f in registry.families() for c in registry.variants(f).values()
+            if _can_condition(c)]
+
+
+def _load_conditions(path, data_source, test_path, train, test, seed):
+    """``(train_conditions, test_conditions)`` from a file with one row per example of
+    the ``--data`` file: loaded with the same seed, the same number of rows gets the same
+    90/10 permutation (scratch_gen.data.load_path), so the rows stay paired."""
+    if data_source in _dataset_names():
+        raise UserError(f"--condition {path}: pairs rows with a --data file; {data_source!r} "
+                        "is a built-in dataset (use --condition label for its labels)")
+    if test_path is not None:
+        raise UserError(f"--condition {path} with --test-data: put train and test in one "
+                        "--data file, so both splits are paired with the conditions")
+    ctrain, ctest, _ = _load_data(path, None, seed)
+    if (len(ctrain.x), len(ctest.x)) != (len(train.x), len(test.x)) or ctrain.kind == "text":
+        raise UserError(f"--condition {path}: {len(ctrain.x) + len(ctest.x)} rows; expected "
+                        f"one numeric row per example of {data_source} "
+                        f"({len(train.x) + len(test.x)})")
+    return np.asarray(ctrain.x, np.float64), np.asarray(ctest.x, np.float64)
+
+
+def _read_condition_file(path, width):
+    """Condition vectors from an .npy file (one per row, any shape per row)."""
+    if not str(path).lower().endswith(".npy"):
+        raise UserError(f"--condition-file {path}: expected an .npy file of condition rows")
+    try:
+        c = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise UserError(f"--condition-file {path}: cannot read as .npy ({_one_line(e)})") from None
+    if c.dtype.kind not in "biuf" or c.ndim < 1:
+        raise UserError(f"--condition-file {path}: expected numbers, got dtype {c.dtype}")
+    c = c.reshape(1, -1) if c.size == width else c.reshape(len(c), -1)
+    if c.shape[1] != width:
+        raise UserError(f"--condition-file {path}: rows of {c.shape[1]} numbers; the model "
+                        f"takes {width}")
+    return c
 
 
 # ------------------------------------------------------------------------ commands
@@ -219,7 +318,8 @@ def cmd_train(args):
     from .train import fit
     _select_device(args.device)
     config = dict(args.set or [])
-    meta = {"data": args.data, "test_data": args.test_data, "data_seed": args.data_seed}
+    meta = {"data": args.data, "test_data": args.test_data, "data_seed": args.data_seed,
+            "condition": args.condition}
     if not args.resume and checkpoint.exists(args.out):
         raise UserError(f"{args.out} already holds a checkpoint; pass --resume to continue "
                         "it or choose another --out")
@@ -238,13 +338,20 @@ def cmd_train(args):
             raise UserError(f"{args.out} holds model {record['variant']!r}, not {args.model!r}")
         cls = registry.get(args.family, record["variant"])
         was = record.get("meta", {})
-        for key in ("data", "test_data", "data_seed"):
+        for key in ("data", "test_data", "data_seed", "condition"):
             if was.get(key) != meta[key]:
                 raise UserError(f"{args.out} was trained with --{key.replace('_', '-')} "
                                 f"{was.get(key)}, not {meta[key]}; resume with the same data")
         config = {**record["config"], **config}
     else:
-        cls = registry.get(args.family, args.model)
+        cls = _conditional_class(args.family, args.model, args.condition)
+    if args.condition == "label" and "conditional" in cls.default_config:
+        config["conditional"] = True
+    if args.pack is not None:
+        if "pack" not in cls.default_config:
+            raise UserError(f"--pack {args.pack}: {cls.name()} has no PacGAN packing; "
+                            "--pack is for the gan models")
+        config["pack"] = args.pack
     if args.lr is not None:
         if "lr" not in cls.default_config:
             why = "it is fitted in closed form" if not cls.trainable() else "it takes no --lr"
@@ -259,6 +366,20 @@ def cmd_train(args):
                         "takes no training steps (use --steps 0 or leave it out)")
 
     train, test, dataset = _load_data(args.data, args.test_data, args.data_seed)
+    pairs, conditions = train, None
+    if args.condition == "label" and train.y is None:
+        raise UserError(f"--condition label: {args.data} has no labels; expected labelled "
+                        "data (a built-in labelled dataset, an .npz with y, class folders)")
+    if args.condition not in (None, "label"):
+        if "cond_dim" not in cls.default_config:
+            raise UserError(f"--condition {args.condition}: {cls.name()} conditions on labels "
+                            "only; models that take condition vectors: "
+                            f"{', '.join(_vector_models()) or 'none'}")
+        conditions = _load_conditions(args.condition, args.data, args.test_data, train, test,
+                                      args.data_seed)[0]
+        config["cond_dim"] = int(np.prod(np.shape(conditions)[1:]))
+        config = cls.resolve_config(config)
+        pairs = (train.x, conditions)
     spec = registry.DataSpec.from_data(train, name=args.data)
     if args.resume and spec.to_dict() != record["data"]:
         raise UserError(f"the data no longer matches {args.out}'s checkpoint "
@@ -268,11 +389,12 @@ def cmd_train(args):
     if not args.quiet:
         print(f"{cls.name()} on {args.data} ({spec.kind}, shape {list(spec.shape)}, "
               f"{_split_summary(train)} train, {len(test.x)} test)", file=sys.stderr)
-    result = fit(model, train, steps=args.steps, batch_size=args.batch_size,
+    result = fit(model, pairs, steps=args.steps, batch_size=args.batch_size,
                  seed=None if args.resume else args.seed, out=args.out, resume=args.resume,
                  quiet=args.quiet, ckpt_every=args.ckpt_every, log_every=args.log_every,
                  meta=meta)
-    figures = _figures(args.out, model, train.x, os.path.join(args.out, "log.jsonl"))
+    figures = _figures(args.out, model, train.x, os.path.join(args.out, "log.jsonl"),
+                       conditions)
     print(f"trained {cls.name()} to step {result.step} in {result.seconds:.1f}s; "
           f"checkpoint {result.checkpoint}")
     for path in figures:
@@ -283,6 +405,25 @@ def cmd_train(args):
 def cmd_sample(args):
     model, record = checkpoint.load_model(args.dir)
     rng = np.random.default_rng(args.seed)
+    if args.condition_file is not None:
+        if args.label is not None:
+            raise UserError("give --label or --condition-file, not both")
+        width = model.config.get("cond_dim", 0) if hasattr(model, "config") else 0
+        if not width:
+            raise UserError(f"--condition-file: {model.name()} does not condition on vectors"
+                            + (" (use --label)" if model.conditional else ""))
+        conditions = _read_condition_file(args.condition_file, width)
+        # n samples for each condition row, in blocks: rows i*n .. i*n+n-1 for row i
+        samples = np.concatenate([model.sample(args.n, rng, condition=c) for c in conditions])
+        if args.out.lower().endswith(".png") and model.spec.kind == "image":
+            from . import plots
+            plots.image_grid(args.out, samples, levels=model.spec.levels, ncols=args.n,
+                             title=f"{model.name()}: one row per condition")
+        else:
+            _write_samples(args.out, samples, model.spec)
+        print(f"wrote {len(samples)} samples of {model.name()} ({args.n} for each of "
+              f"{len(conditions)} conditions) to {args.out}")
+        return 0
     label = model.check_label(args.label)
     samples = model.sample(args.n, rng, label=label)
     data = None
@@ -310,8 +451,21 @@ def cmd_eval(args):
                         f"model in {args.dir} was trained on {model.spec.kind} data of shape "
                         f"{list(model.spec.shape)}")
     from . import metrics
-    result = metrics.evaluate(model, test, dataset, train=train if same else None,
-                              seed=args.seed, n_samples=args.n_samples)
+    if getattr(model, "conditional", False):
+        from .conditional import evaluation
+        test_conditions = None
+        if meta.get("condition") not in (None, "label"):
+            if not same:
+                raise UserError(f"{args.dir} was trained on condition vectors paired with "
+                                f"{meta.get('data')}; evaluate it on that data")
+            test_conditions = _load_conditions(meta["condition"], source, test_path, train,
+                                               test, meta.get("data_seed", 0))[1]
+        result = evaluation.evaluate(model, test, dataset, train=train if same else None,
+                                     seed=args.seed, n_samples=args.n_samples,
+                                     test_conditions=test_conditions)
+    else:
+        result = metrics.evaluate(model, test, dataset, train=train if same else None,
+                                  seed=args.seed, n_samples=args.n_samples)
     result = {"data": source, "step": record["step"], **result}
     print(json.dumps(jsonable(result)))
     return 0
@@ -350,6 +504,11 @@ def build_parser():
     t.add_argument("--lr", type=_positive_float, help="learning rate (default: the model's)")
     t.add_argument("--set", type=_setting, action="append", metavar="KEY=VALUE",
                    help="another model setting (repeatable)")
+    t.add_argument("--condition", metavar="label|PATH",
+                   help="train p(x|y): 'label' on the data's labels, or PATH, one condition "
+                   "vector per example of the --data file")
+    t.add_argument("--pack", type=_count(1), metavar="M",
+                   help="PacGAN: the discriminator judges M samples at once (gan models)")
     t.add_argument("--seed", type=_count(0), default=0, help="seed for weights and training")
     t.add_argument("--data-seed", type=_count(0), default=0,
                    help="seed for drawing/splitting the data (default 0)")
@@ -370,6 +529,9 @@ def build_parser():
     s.add_argument("--out", required=True, help="FILE.npy | FILE.txt | FILE.png")
     s.add_argument("--seed", type=_count(0), default=0)
     s.add_argument("--label", type=_count(0), help="class label (conditional models)")
+    s.add_argument("--condition-file", metavar="FILE",
+                   help="an .npy of condition vectors (input-conditional models): N samples "
+                   "for each row, in blocks")
     s.set_defaults(func=cmd_sample)
 
     e = sub.add_parser("eval", help="score a trained model; prints one JSON object",
