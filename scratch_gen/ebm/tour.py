@@ -19,7 +19,7 @@ from .. import plots
 from . import experiment, figures, mcmc
 
 # Steps per run: the default fits in about 70 s on 2 shared cores, quick in about 10 s.
-BUDGET = {False: {"ising": 200, "ising_cd": 200, "bars": 60, "g8": 800, "ring": 300},
+BUDGET = {False: {"ising": 200, "ising_cd": 200, "bars": 80, "g8": 800, "ring": 300},
           True: {"ising": 40, "ising_cd": 0, "bars": 0, "g8": 60, "ring": 40}}
 
 SLIDE = "Isola L14, 'Energy-based models -- learning model parameters'"
@@ -105,7 +105,7 @@ def run(out_dir, quick=False, seed=0):
                             {"lr": 0.1}))
     if b["bars"]:
         rows.append(_binary(out_dir, "bars_stripes", "discrete-mlp", "exact", b["bars"], seed,
-                            {"lr": 0.05}))
+                            {"lr": 0.05, "anneal": 0}))
     rows.append(_gaussians8(out_dir, b["g8"], seed))
     rows.append(_ring8(out_dir, b["ring"], seed))
     return rows
