@@ -32,6 +32,7 @@ import autograd.functional as F
 from autograd.optim import Adam, CosineWarmup, clip_grad_norm_
 
 from ..common.errors import UserError
+from ..data.text import CharVocab
 from ..registry import Model
 
 PAD = -1            # target of positions after the end token: ignored by cross_entropy
@@ -80,18 +81,19 @@ def check_sampling_options(temperature, top_k, n):
 class Sequence:
     """The formulation: a datum as tokens ``x_0..x_{L-1}`` over ``V`` output symbols.
 
-    Text: ``V = len(vocab) + 1``; ids ``0..len(vocab)-1`` are the sorted characters of
-    the training set and ``end = len(vocab)`` is the end-of-sequence token, which counts
-    in the NLL (a model must say when a word stops). Strings are capped at
-    ``max_len - 1`` characters: at position ``max_len - 1`` the end is certain, which
-    keeps the distribution normalized over a finite set. Positions after the end hold
-    :data:`PAD`.
+    Text follows the data package's :class:`~scratch_gen.data.CharVocab`: id 0 is the
+    end-of-sequence token and ids 1..V-1 the sorted characters of the training set. The
+    end token counts in the NLL (a model must say when a word stops) and doubles as the
+    start context (makemore's convention). Strings are capped at ``max_len - 1``
+    characters: at position ``max_len - 1`` the end is certain, which keeps the
+    distribution normalized over a finite set. Positions after the end hold :data:`PAD`.
 
     Fixed-shape data (discrete vectors, images): ``V = levels``, ``L = prod(shape)``
-    in raster order, no end token.
+    in raster order, no end token; the start context is an extra input-only symbol
+    ``bos = V``.
 
-    Models read an extra input-only symbol ``bos = V`` ("start"): the input at position
-    0, when nothing has been seen yet.
+    ``n_inputs`` is the size of the alphabet a network reads (``V``, plus ``bos`` for
+    fixed-shape data).
     """
 
     def __init__(self, spec, max_len=None):
@@ -103,10 +105,12 @@ class Sequence:
             if max_len is None or max_len < 2:
                 raise UserError(f"max_len={max_len!r}: expected an integer >= 2 "
                                 "(the longest string plus its end token)")
-            self.vocab = spec.vocab
-            self.index = {c: i for i, c in enumerate(self.vocab)}
-            self.V = len(self.vocab) + 1
-            self.end = len(self.vocab)
+            self.chars = CharVocab([spec.vocab])
+            self.vocab = self.chars.chars
+            self._charset = frozenset(self.vocab)
+            self.V = self.chars.size
+            self.end = self.bos = CharVocab.eos
+            self.n_inputs = self.V
             self.length = int(max_len)
             self.shape = ()
         else:
@@ -115,9 +119,14 @@ class Sequence:
                                 "autoregressive model needs integer values 0..K-1 with K >= 2")
             self.V = int(spec.levels)
             self.end = None
+            self.bos = self.V
+            self.n_inputs = self.V + 1
             self.shape = tuple(spec.shape)
             self.length = int(np.prod(self.shape)) if self.shape else 1
-        self.bos = self.V
+
+    def supports(self, s):
+        """A string the model gives positive probability: known characters, short enough."""
+        return len(s) < self.length and self._charset.issuperset(s)
 
     # -- data -> tokens ---------------------------------------------------------------
     def encode(self, x, strict=False):
@@ -149,31 +158,21 @@ class Sequence:
     def _encode_text(self, x, strict):
         if isinstance(x, str) or not all(isinstance(s, str) for s in x):
             raise UserError("text data must be a list of str (one example per string)")
-        n = len(x)
-        lengths = np.array([len(s) for s in x], dtype=np.int64)
-        ok = lengths < self.length
+        ok = np.array([self.supports(s) for s in x], dtype=bool)
         if strict and not ok.all():
-            i = int(np.argmax(~ok))
-            raise UserError(f"a training string has {lengths[i]} characters; max_len="
-                            f"{self.length} allows at most {self.length - 1} (pass --set "
-                            f"max_len={int(lengths.max()) + 1})")
-        L = int(min(lengths.max(initial=0) + 1, self.length))
-        tokens = np.full((n, L), PAD, dtype=np.int64)
-        for r, s in enumerate(x):
-            if not ok[r]:
-                continue
-            ids = [self.index.get(c, -1) for c in s]
-            if -1 in ids:
-                if strict:
-                    c = s[ids.index(-1)]
-                    raise UserError(f"character {c!r} is not in the model's vocabulary "
-                                    f"{self.vocab!r}")
-                ok[r] = False
-                continue
-            tokens[r, :len(s)] = ids
-            tokens[r, len(s)] = self.end
-        tokens[~ok] = PAD
-        tokens[~ok, 0] = self.end        # a harmless stand-in; its value is discarded
+            s = x[int(np.argmax(~ok))]
+            if len(s) >= self.length:
+                longest = max(len(t) for t in x)
+                raise UserError(f"a training string has {len(s)} characters; max_len="
+                                f"{self.length} allows at most {self.length - 1} (pass --set "
+                                f"max_len={longest + 1})")
+            c = next(c for c in s if c not in self.vocab)
+            raise UserError(f"character {c!r} is not in the model's vocabulary {self.vocab!r}")
+        kept = [s if good else "" for s, good in zip(x, ok)]    # stand-ins, scored -inf
+        ids, lengths = self.chars.encode(kept) if kept else (np.zeros((0, 1), np.int64),
+                                                             np.zeros(0, np.int64))
+        ids = ids[:, :self.length]
+        tokens = np.where(np.arange(ids.shape[1])[None, :] < lengths[:, None], ids, PAD)
         return tokens, ok
 
     # -- tokens -> data ---------------------------------------------------------------
@@ -183,12 +182,7 @@ class Sequence:
         tokens = np.asarray(tokens)
         if not self.text:
             return tokens.reshape((len(tokens),) + self.shape).astype(np.int64)
-        out = []
-        for row in tokens:
-            ends = np.flatnonzero(row == self.end)
-            stop = ends[0] if len(ends) else len(row)
-            out.append("".join(self.vocab[t] for t in row[:stop]))
-        return out
+        return self.chars.decode(tokens)
 
 
 def shift_right(x, bos):
@@ -220,7 +214,6 @@ class Autoregressive(Model):
     in ``self.net`` and an optimizer in ``self.opt``.
     """
 
-    family_kind = None
     grad_clip = 1.0
 
     # -- what a subclass provides ----------------------------------------------------
@@ -411,10 +404,10 @@ def continuation_log_prob(model, prefix, continuations):
     strings = [prefix + c for c in continuations]
     n, L = len(strings), max(len(s) for s in strings)
     ids = np.zeros((n, max(L, 1)), dtype=np.int64)
-    ok = np.array([len(s) < seq.length and all(c in seq.index for c in s) for s in strings])
+    ok = np.array([seq.supports(s) for s in strings], dtype=bool)
     for r, s in enumerate(strings):
-        if ok[r]:
-            ids[r, :len(s)] = [seq.index[c] for c in s]
+        if ok[r] and s:
+            ids[r, :len(s)] = seq.chars.encode([s])[0][0, :len(s)]
     model.net.eval()
     with no_grad():
         z = model.logits(ids).data.astype(np.float64)

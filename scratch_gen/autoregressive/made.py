@@ -87,7 +87,8 @@ class MADE(TokenModel):
     data_kinds = ("discrete", "image")
     default_steps = 3000
     default_batch_size = 64
-    default_config = {"hidden": [256, 256], "num_orders": 4, "mask_seed": 0, "lr": 2e-3, "decay_steps": 0}
+    default_config = {"hidden": [256, 256], "num_orders": 4, "mask_seed": 0, "lr": 2e-3,
+                      "decay_steps": 0}
     prefix_ok = False
 
     def build(self, rng):

@@ -39,12 +39,13 @@ class MLP(TokenModel):
     slide = "Isola L14, 'Just treat it as a next word classifier!'; Bengio et al. 2003"
     default_steps = 3000
     default_batch_size = 64
-    default_config = {"block": 6, "embed": 16, "hidden": 128, "lr": 3e-3, "max_len": 64, "decay_steps": 0}
+    default_config = {"block": 6, "embed": 16, "hidden": 128, "lr": 3e-3, "max_len": 64,
+                      "decay_steps": 0}
 
     def build(self, rng):
         c = self.config
         self.markov_window = c["block"]
-        self.net = ContextMLP(self.seq.V + 1, self.seq.V, c["block"], c["embed"], c["hidden"], rng)
+        self.net = ContextMLP(self.seq.n_inputs, self.seq.V, c["block"], c["embed"], c["hidden"], rng)
 
     def logits(self, x):
         return self.net(context_windows(x, self.seq.bos, self.config["block"]))

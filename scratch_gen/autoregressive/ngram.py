@@ -42,7 +42,7 @@ class NGram(TokenModel):
         if not k > 0:
             raise UserError(f"k={k}: expected a positive smoothing count (k -> 0 is the "
                             "unsmoothed MLE, whose test NLL is +inf on any new n-gram)")
-        base = self.seq.V + 1                      # context symbols: V tokens and bos
+        base = self.seq.n_inputs                   # context symbols (with the start)
         if (n - 1) * np.log(base) >= 62 * np.log(2):
             raise UserError(f"n={n} with {base} symbols overflows a 64-bit context code; "
                             "use a smaller n")

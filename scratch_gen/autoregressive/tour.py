@@ -25,7 +25,8 @@ def load_split(name, n_train, n_test, seed=0):
     ds = data.get(name)
     r_train, r_test = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     if getattr(ds, "has_splits", False):
-        return ds.sample(n_train, r_train, split="train"), ds.sample(n_test, r_test, split="test"), ds
+        return (ds.sample(n_train, r_train, split="train"),
+                ds.sample(n_test, r_test, split="test"), ds)
     return ds.sample(n_train, r_train), ds.sample(n_test, r_test), ds
 
 

@@ -86,13 +86,14 @@ class Transformer(TokenModel):
              "Vaswani et al. 2017; Radford et al. 2019")
     default_steps = 3000
     default_batch_size = 64
-    default_config = {"d_model": 64, "heads": 4, "layers": 2, "lr": 2e-3, "max_len": 64, "decay_steps": 0}
+    default_config = {"d_model": 64, "heads": 4, "layers": 2, "lr": 2e-3, "max_len": 64,
+                      "decay_steps": 0}
 
     def build(self, rng):
         c = self.config
         if c["d_model"] % c["heads"]:
             raise UserError(f"d_model={c['d_model']} is not divisible by heads={c['heads']}")
-        self.net = GPT(self.seq.V + 1, self.seq.V, self.seq.length, c["d_model"], c["heads"],
+        self.net = GPT(self.seq.n_inputs, self.seq.V, self.seq.length, c["d_model"], c["heads"],
                        c["layers"], rng)
 
     def logits(self, x):

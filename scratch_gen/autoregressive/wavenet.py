@@ -86,7 +86,7 @@ class WaveNet(TokenModel):
         if c["kernel_size"] < 1 or not c["dilations"] or min(c["dilations"]) < 1:
             raise UserError(f"kernel_size={c['kernel_size']}, dilations={c['dilations']}: "
                             "expected kernel_size >= 1 and a non-empty list of dilations >= 1")
-        self.net = WaveNetNet(self.seq.V + 1, self.seq.V, c["channels"], c["skip"],
+        self.net = WaveNetNet(self.seq.n_inputs, self.seq.V, c["channels"], c["skip"],
                               c["kernel_size"], c["dilations"], rng)
 
     @property

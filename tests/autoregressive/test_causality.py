@@ -146,7 +146,7 @@ def test_mdn_first_coordinate_ignores_the_second():
 def test_text_models_are_causal_in_characters_too():
     model = tiny_model("transformer", text=True)
     tokens, _ = model.seq.encode(["ab", "bb", "a"])
-    assert tokens.tolist() == [[0, 1, 2], [1, 1, 2], [0, 2, -1]]
+    assert tokens.tolist() == [[1, 2, 0], [2, 2, 0], [1, 0, -1]]     # CharVocab: end = 0
     x = np.where(tokens < 0, 0, tokens)
     y = x.copy()
     y[:, 2] = (y[:, 2] + 1) % 3

@@ -39,5 +39,6 @@ def test_off_the_support_is_minus_infinity():
     ds = Names()
     good = ds.sample(1, np.random.default_rng(2))[0]
     bad = [good[:-1], "x" + good[1:], good[:2] + "q" + good[3:], good + "a",
-           good[:-3] + TAILS[(TAILS.index(good[-3]) + 1) % 6] + good[-2:], "", "bo" + "la" * 11 + "wan"]
+           good[:-3] + TAILS[(TAILS.index(good[-3]) + 1) % 6] + good[-2:], "",
+           "bo" + "la" * 11 + "wan"]
     assert np.all(ds.log_prob(bad) == -np.inf)
