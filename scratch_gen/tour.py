@@ -60,6 +60,7 @@ def run(out="tour", quick=False, seed=0, families=None, progress=print):
         family_rows = module.run(sub, quick=quick, seed=seed)
         for row in family_rows:
             row["figures"] = [os.path.join(family, f) for f in row.get("figures", [])]
+            row["kl"] = _kl(row)
             rows.append(row)
         progress(f"[{i}/{len(chosen)}] {family:<15} {len(family_rows)} model(s) "
                  f"in {time.perf_counter() - t0:6.1f}s")
@@ -73,6 +74,17 @@ def run(out="tour", quick=False, seed=0, families=None, progress=print):
         f.write(html_page(rows, total, quick))
     progress(f"tour done in {total:.1f}s: {out}/index.html, summary.md, summary.json")
     return rows
+
+
+def _kl(row):
+    """KL to the truth is defined here once: test NLL minus the data's entropy (both in
+    nats per example); a row without a finite NLL or a known entropy keeps what the
+    family said (inf for the filing cabinet, None for a GAN)."""
+    nll, h = row.get("test_nll"), row.get("entropy")
+    if isinstance(nll, (int, float)) and isinstance(h, (int, float)) and math.isfinite(nll) \
+            and math.isfinite(h):
+        return float(nll) - float(h)
+    return row.get("kl")
 
 
 def _jsonable(row):
