@@ -13,10 +13,17 @@ Two choices keep the walk honest:
   ``no_grad`` and record nothing; with ``create_graph=True`` they record a graph of their
   own, so gradients can be differentiated again (gradient penalties, score matching).
 
-``.grad`` of a leaf is a NumPy array of the leaf's shape and dtype. It accumulates across
-``backward()`` calls until ``zero_grad()``, as in PyTorch.
+``.grad`` of a leaf is an array of the leaf's shape, dtype and device. It accumulates
+across ``backward()`` calls until ``zero_grad()``, as in PyTorch.
+
+A tensor's ``device`` is where its data lives: 'cpu' for a NumPy array, 'cuda' for a
+``backend.cuda.DeviceArray``. Primitives run where their inputs are, so a graph built
+from GPU tensors stays on the GPU; ``numpy()``, ``item()`` and printing copy to the host.
 """
 import numpy as np
+
+from . import backend as _backend
+from .backend import DeviceArrayBase as _DeviceArray
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _SUPPORTED = set(_FLOATS) | {np.dtype(t) for t in (
@@ -77,9 +84,18 @@ class detect_anomaly:
         _state.anomaly = self._prev
 
 
-def _as_array(data, dtype):
+def _as_array(data, dtype, device=None):
+    """``data`` as a backend array of a supported dtype, on ``device`` (default: where
+    device arrays already are; host data goes to ``backend.default_device()``)."""
     if isinstance(data, Tensor):
         data = data.data
+    if isinstance(data, _DeviceArray):
+        if dtype is not None and np.dtype(dtype) != data.dtype:
+            data = data.astype(dtype)
+        if data.dtype not in _SUPPORTED:
+            raise TypeError(f"unsupported dtype {data.dtype}; expected float32, float64, "
+                            "an integer type or bool")
+        return data if device is None else _backend.to_device(data, device)
     if dtype is not None:
         arr = np.asarray(data, dtype=dtype)
     elif isinstance(data, (np.ndarray, np.generic)):
@@ -93,22 +109,37 @@ def _as_array(data, dtype):
     if arr.dtype not in _SUPPORTED:
         raise TypeError(f"unsupported dtype {arr.dtype}; expected float32, float64, "
                         "an integer type or bool")
-    return arr
+    if device is None:
+        device = _backend._default_device
+    return arr if device == "cpu" else _backend.to_device(arr, device)
+
+
+def _coerce(data):
+    """A primitive's output as backend data: device arrays stay, anything else becomes
+    a NumPy array (only called off the fast path, when the output is not an ndarray)."""
+    return data if isinstance(data, _DeviceArray) else np.asarray(data)
+
+
+def _host(data):
+    return data.copy_to_host() if isinstance(data, _DeviceArray) else data
 
 
 class Tensor:
     """An array with an optional gradient and the record of how it was made.
 
-    ``Tensor(data, requires_grad=False, dtype=None)``: lists and Python numbers become
-    float32 (integers stay integer, for indices and targets); NumPy arrays keep their
-    dtype. Only float tensors can require gradients.
+    ``Tensor(data, requires_grad=False, dtype=None, device=None)``: lists and Python
+    numbers become float32 (integers stay integer, for indices and targets); NumPy
+    arrays keep their dtype. Only float tensors can require gradients. ``device``
+    ('cpu' or 'cuda') says where the data goes; by default, device arrays stay where
+    they are and host data goes to ``autograd.backend.default_device()`` ('cpu' unless
+    ``use_device('cuda')`` was called).
     """
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
     __array_ufunc__ = None      # ndarray (op) Tensor defers to Tensor's reflected op
     __array_priority__ = 1000
 
-    def __init__(self, data, requires_grad=False, dtype=None):
-        self.data = _as_array(data, dtype)
+    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+        self.data = _as_array(data, dtype, device)
         if requires_grad and self.data.dtype not in _FLOATS:
             raise TypeError(f"only float tensors can require gradients, got {self.data.dtype}")
         self.grad = None
@@ -119,7 +150,7 @@ class Tensor:
     def _wrap(data, ctx=None):
         """Fast constructor for primitive outputs (no dtype checks: trusted data)."""
         t = object.__new__(Tensor)
-        t.data = data if type(data) is np.ndarray else np.asarray(data)
+        t.data = data if type(data) is np.ndarray else _coerce(data)
         t.grad = None
         t.requires_grad = ctx is not None
         t._ctx = ctx
@@ -131,25 +162,40 @@ class Tensor:
     dtype = property(lambda self: self.data.dtype)
     size = property(lambda self: self.data.size)
     is_leaf = property(lambda self: self._ctx is None)
+    device = property(lambda self: "cuda" if isinstance(self.data, _DeviceArray) else "cpu")
 
     def __len__(self):
         return len(self.data)
 
     def __repr__(self):
-        body = np.array2string(self.data, precision=4, separator=", ", threshold=20)
+        body = np.array2string(_host(self.data), precision=4, separator=", ", threshold=20)
         extra = ", requires_grad=True" if self.requires_grad else ""
+        if self.device != "cpu":
+            extra += f", device='{self.device}'"
         return f"Tensor({body}, dtype={self.dtype}{extra})"
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        # np.asarray(tensor) is an explicit conversion: device data is copied to the host.
+        data = _host(self.data)
+        return data if dtype is None else data.astype(dtype)
 
     def numpy(self):
-        return self.data
+        """The data as a NumPy array (the array itself on the CPU, a copy from a GPU)."""
+        return _host(self.data)
 
     def item(self):
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self.data.item()
+
+    def to(self, target):
+        """``to('cuda')``/``to('cpu')``: the same values on that device (differentiable:
+        the gradient flows back to this tensor's device); ``to(dtype)``: a cast."""
+        if isinstance(target, str) and (target in _backend.DEVICES or
+                                        target.startswith("cuda:")):
+            target = _backend._device_name(target)
+            return self if target == self.device else _ops.to_device(self, device=target)
+        return self.astype(target)
 
     def detach(self):
         """The same values, cut from the graph (a constant for whatever follows)."""
@@ -179,7 +225,7 @@ class Tensor:
                 raise ValueError(f"backward() without a gradient needs a tensor with one "
                                  f"element, got shape {self.shape}; pass grad= of that shape")
             grad = np.ones_like(self.data)
-        grad = _as_array(grad, None)
+        grad = _as_array(grad, None, self.device)
         if grad.shape != self.shape:
             raise ValueError(f"backward(): grad has shape {grad.shape}, expected {self.shape}")
         leaves = _backprop([self], [Tensor._wrap(grad)], create_graph=False)
@@ -188,7 +234,7 @@ class Tensor:
             if g.dtype != leaf.dtype:
                 g = g.astype(leaf.dtype)
             if leaf.grad is None:
-                leaf.grad = np.array(g, copy=True)
+                leaf.grad = g.copy()
             else:
                 leaf.grad = leaf.grad + g
 
