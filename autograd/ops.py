@@ -8,6 +8,12 @@ is built from these.
 
 The calculus is the usual table (see any calculus text; HIPS autograd's numpy_vjps.py
 lays out the same table). Broadcasting is undone in one place, :func:`unbroadcast`.
+
+The forwards call NumPy's functions. On GPU data NumPy hands each call to the device
+array (``__array_ufunc__``/``__array_function__``, see backend/__init__.py), so the same
+line runs on either device; the kernel primitives pick their module with
+``backend.kernels_for(array)``. Arrays are created with ``np.zeros_like``-style calls on
+an input, never ``np.zeros``, so that they land on the input's device.
 """
 import numpy as np
 from scipy import special
@@ -88,7 +94,9 @@ def _shape(x):
 
 
 def _data(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    if isinstance(x, Tensor):
+        return x.data
+    return x if isinstance(x, backend.DeviceArrayBase) else np.asarray(x)
 
 
 # -- arithmetic: d(x+y) = dx + dy, d(xy) = y dx + x dy, d(x/y) = dx/y - x dy/y^2 --------
@@ -228,11 +236,16 @@ def _where_forward(cond, x, y):
     return np.where(cond, x, y)
 
 
+def _bool_data(c):
+    d = _data(c)
+    return d if d.dtype == np.bool_ else d.astype(bool)
+
+
 where = primitive(
     "where", _where_forward,
     None,
-    lambda g, ans, c, x, y: unbroadcast(g * np.asarray(_data(c), dtype=bool).astype(g.dtype), _shape(x)),
-    lambda g, ans, c, x, y: unbroadcast(g * (~np.asarray(_data(c), dtype=bool)).astype(g.dtype), _shape(y)),
+    lambda g, ans, c, x, y: unbroadcast(g * _bool_data(c).astype(g.dtype), _shape(x)),
+    lambda g, ans, c, x, y: unbroadcast(g * (~_bool_data(c)).astype(g.dtype), _shape(y)),
     broadcasts=True)
 
 
@@ -283,11 +296,11 @@ def _plain_index(index):
 
 def _has_array_index(index):
     items = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(i, (np.ndarray, list)) for i in items)
+    return any(isinstance(i, (np.ndarray, list, backend.DeviceArrayBase)) for i in items)
 
 
 def _unindex_forward(g, index, shape):
-    out = np.zeros(shape, dtype=g.dtype)
+    out = np.zeros_like(g, shape=shape)
     if _has_array_index(index):
         np.add.at(out, index, g)     # repeated indices each add their share
     else:
@@ -334,23 +347,23 @@ pad = primitive("pad", lambda x, pad_width, value=0.0: np.pad(x, pad_width, cons
 # (im2col then a matrix product) gets derivatives of every order for free.
 im2col2d = primitive(
     "im2col2d", lambda x, kh, kw, stride, padding:
-        backend.kernels().im2col2d(x, kh, kw, stride, padding),
+        backend.kernels_for(x).im2col2d(x, kh, kw, stride, padding),
     lambda g, ans, x, kh, kw, stride, padding:
         col2im2d(g, H=x.shape[2], W=x.shape[3], kh=kh, kw=kw, stride=stride, padding=padding))
 col2im2d = primitive(
     "col2im2d", lambda c, H, W, kh, kw, stride, padding:
-        backend.kernels().col2im2d(c, H, W, kh, kw, stride, padding),
+        backend.kernels_for(c).col2im2d(c, H, W, kh, kw, stride, padding),
     lambda g, ans, c, H, W, kh, kw, stride, padding:
         im2col2d(g, kh=kh, kw=kw, stride=stride, padding=padding))
 im2col1d = primitive(
     "im2col1d", lambda x, k, stride, dilation, pad_left, pad_right:
-        backend.kernels().im2col1d(x, k, stride, dilation, pad_left, pad_right),
+        backend.kernels_for(x).im2col1d(x, k, stride, dilation, pad_left, pad_right),
     lambda g, ans, x, k, stride, dilation, pad_left, pad_right:
         col2im1d(g, L=x.shape[2], k=k, stride=stride, dilation=dilation,
                  pad_left=pad_left, pad_right=pad_right))
 col2im1d = primitive(
     "col2im1d", lambda c, L, k, stride, dilation, pad_left, pad_right:
-        backend.kernels().col2im1d(c, L, k, stride, dilation, pad_left, pad_right),
+        backend.kernels_for(c).col2im1d(c, L, k, stride, dilation, pad_left, pad_right),
     lambda g, ans, c, L, k, stride, dilation, pad_left, pad_right:
         im2col1d(g, k=k, stride=stride, dilation=dilation, pad_left=pad_left,
                  pad_right=pad_right))
@@ -359,18 +372,18 @@ col2im1d = primitive(
 def _xent_vjp(g, ans, logits, targets, aux):
     # d/dz [logsumexp(z) - z_t] = softmax(z) - onehot(t)
     if not _state.grad_enabled:   # no graph wanted: the fused kernel does it in one pass
-        return Tensor._wrap(backend.kernels().xent_backward(
+        return Tensor._wrap(backend.kernels_for(logits.data).xent_backward(
             logits.data, _data(targets), aux, g.data))
     # With a graph (second derivatives), the softmax is rebuilt from primitives so that
     # its dependence on z is recorded; the shift by the row max is a constant.
     e = exp(logits - logits.data.max(axis=1, keepdims=True))
-    onehot = np.zeros(logits.shape, dtype=logits.dtype)
+    onehot = np.zeros_like(logits.data)
     onehot[np.arange(len(onehot)), _data(targets)] = 1
     return g.reshape(-1, 1) * (e / sum(e, axis=1, keepdims=True) - onehot)
 
 
 softmax_xent = primitive("softmax_xent",
-                         lambda z, t: backend.kernels().xent_forward(z, t),
+                         lambda z, t: backend.kernels_for(z).xent_forward(z, t),
                          _xent_vjp, None, has_aux=True)
 
 
@@ -380,5 +393,15 @@ def _softmax_rows_vjp(g, ans, x, causal):
 
 
 softmax_rows = primitive("softmax_rows",
-                         lambda x, causal: backend.kernels().softmax_lastaxis(x, causal),
+                         lambda x, causal: backend.kernels_for(x).softmax_lastaxis(x, causal),
                          _softmax_rows_vjp)
+
+
+# -- devices -------------------------------------------------------------------------
+# Moving data is the identity map, so its VJP moves the gradient back to where the
+# input lives: a model can start on the CPU, run on the GPU, and its leaves still get
+# gradients on their own device. Not in REGISTRY, which lists the primitives whose
+# gradients tests/autograd checks on the CPU; this one needs a GPU (or the simulator)
+# and is checked in tests/cuda/test_engine.py.
+to_device = Primitive("to_device", lambda x, device: backend.to_device(x, device),
+                      (lambda g, ans, x, device: to_device(g, device=x.device),))
