@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from .tensor import Tensor
+from . import backend as _backend
 from . import functional as F
 
 __all__ = [
@@ -77,7 +78,11 @@ class Parameter(Tensor):
             data = data.data
         if dtype is None:
             dtype = np.float32
-        data = np.ascontiguousarray(data, dtype=dtype)
+        if isinstance(data, _backend.DeviceArrayBase):    # stays on its device
+            if data.dtype != dtype or not data.flags.c_contiguous:
+                data = data.astype(dtype)
+        else:
+            data = np.ascontiguousarray(data, dtype=dtype)
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
 
     def __repr__(self):
@@ -160,12 +165,19 @@ class Module:
             self._unregister(name)
         object.__delattr__(self, name)
 
-    @staticmethod
-    def _as_buffer(value):
+    def _as_buffer(self, value):
+        """A buffer lives with the module's own parameters (on the default device when
+        it has none), so a mask set after ``to('cuda')`` is on the GPU too."""
         if isinstance(value, Tensor):
             value = value.data
         if not hasattr(value, "shape") or not hasattr(value, "dtype"):
             value = np.asarray(value)
+        device = _backend._default_device
+        for p in self.__dict__.get("_parameters", {}).values():
+            device = p.device
+            break
+        if device != _backend.device_of(value):
+            value = _backend.to_device(value, device)
         return value
 
     def register_buffer(self, name, array):
@@ -269,18 +281,40 @@ class Module:
             fn(m)
         return self
 
-    def to(self, dtype):
-        """Cast floating parameters and buffers to ``dtype`` in place (float64 for
-        gradient checks). Gradients are dropped; build the optimizer after this, since
-        its moment buffers take the parameters' dtype."""
-        dtype = np.dtype(dtype)
+    def to(self, *args, dtype=None, device=None):
+        """Move and/or cast parameters and buffers in place, as PyTorch's ``to``:
+        ``to('cuda')``, ``to('cpu')``, ``to(np.float64)`` (gradient checks), or both.
+        Only floating buffers are cast. Gradients are dropped; build the optimizer after
+        this, since its moment buffers take the parameters' dtype and device."""
+        for a in args:
+            if isinstance(a, str) and (a in _backend.DEVICES or a.startswith("cuda:")):
+                device = a
+            else:
+                dtype = a
+        dtype = None if dtype is None else np.dtype(dtype)
+        if device is not None:
+            device = _backend._device_name(device)
+            if device == "cuda":
+                _backend.cuda_module()          # one clear error if there is no GPU
         for m in self.modules():
             for p in m._parameters.values():
-                p.data = np.ascontiguousarray(p.data, dtype=dtype)
+                d = p.data
+                if device is not None:
+                    d = _backend.to_device(d, device)
+                if isinstance(d, np.ndarray):
+                    d = np.ascontiguousarray(d, dtype=dtype)
+                elif dtype is not None and d.dtype != dtype:
+                    d = d.astype(dtype)
+                p.data = d
                 p.grad = None
             for name, b in list(m._buffers.items()):
-                if b is not None and np.issubdtype(b.dtype, np.floating):
-                    m._buffers[name] = m.__dict__[name] = b.astype(dtype)
+                if b is None:
+                    continue
+                if device is not None:
+                    b = _backend.to_device(b, device)
+                if dtype is not None and np.issubdtype(b.dtype, np.floating):
+                    b = b.astype(dtype)
+                m._buffers[name] = m.__dict__[name] = b
         return self
 
     # -- checkpoints --------------------------------------------------------------
