@@ -7,13 +7,17 @@ holds a flat list of parameters and one ``lr`` attribute, which a schedule sets.
 Every optimiser's ``state_dict()`` is a flat dict of NumPy arrays and Python scalars
 (it saves into an ``.npz`` as is), holding everything needed to resume a run exactly:
 the step counts and the moment / momentum buffers.
+
+Buffers live on their parameter's device (built with ``np.zeros_like`` on the parameter,
+and restored there by ``load_state_dict``); the update kernel is the one for that
+device (``backend.kernels_for``). Build an optimizer after ``Module.to(device)``.
 """
 from contextlib import contextmanager
 import math
 
 import numpy as np
 
-from .backend import kernels
+from .backend import DeviceArrayBase, kernels, kernels_for, to_device, device_of
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "EMA",
            "CosineWarmup", "cosine_warmup_lr"]
@@ -37,8 +41,18 @@ def _flat_view(p):
     """``p.data`` as a 1-D view that in-place updates write through to the parameter."""
     d = p.data
     if not d.flags.c_contiguous:
-        d = p.data = np.ascontiguousarray(d)
+        d = p.data = d.copy()          # a C-contiguous copy, on the parameter's device
     return d.reshape(-1)
+
+
+def _host_copy(a):
+    """A NumPy copy of a buffer, wherever it lives (state dicts are host data)."""
+    return a.copy_to_host() if isinstance(a, DeviceArrayBase) else np.array(a, copy=True)
+
+
+def _zeros_flat(p):
+    """A 1-D zero buffer with p's size and dtype, on p's device."""
+    return np.zeros_like(p.data, shape=(p.data.size,))
 
 
 class Optimizer:
@@ -74,7 +88,7 @@ class Optimizer:
         for name, bufs in self.state.items():
             for i, b in enumerate(bufs):
                 if b is not None:
-                    out[f"{name}.{i}"] = np.array(b, copy=True)
+                    out[f"{name}.{i}"] = _host_copy(b)
         return out
 
     def load_state_dict(self, state):
@@ -94,7 +108,8 @@ class Optimizer:
                 if b.size != p.data.size:
                     raise ValueError(f"optimizer state {key!r} has {b.size} entries, "
                                      f"parameter {i} has {p.data.size}")
-                bufs[i] = np.array(b, dtype=p.data.dtype, copy=True).reshape(-1)
+                bufs[i] = to_device(np.array(b, dtype=p.data.dtype, copy=True).reshape(-1),
+                                    device_of(p.data))
         self.steps = [int(s) for s in steps]
         self.lr = float(state["lr"])
         for k, v in self._hyper().items():
@@ -138,7 +153,7 @@ class SGD(Optimizer):
             if mu != 0.0:
                 b = bufs[i]
                 if b is None:
-                    b = bufs[i] = np.array(g, dtype=d.dtype, copy=True).reshape(-1)
+                    b = bufs[i] = g.astype(d.dtype).reshape(-1)     # a copy
                 else:
                     b *= mu
                     b += (1.0 - self.dampening) * g.reshape(-1)
@@ -165,16 +180,15 @@ class Adam(Optimizer):
         self.betas = (float(b1), float(b2))
         self.eps, self.weight_decay = float(eps), float(weight_decay)
         # The moments, allocated now: the step loop then has no branch for them.
-        self.state["exp_avg"] = [np.zeros(p.data.size, p.data.dtype) for p in self.params]
-        self.state["exp_avg_sq"] = [np.zeros(p.data.size, p.data.dtype)
-                                    for p in self.params]
+        self.state["exp_avg"] = [_zeros_flat(p) for p in self.params]
+        self.state["exp_avg_sq"] = [_zeros_flat(p) for p in self.params]
 
     def _hyper(self):
         return {"beta1": self.betas[0], "beta2": self.betas[1], "eps": self.eps,
                 "weight_decay": self.weight_decay}
 
     def step(self):
-        update = kernels().adam_update
+        cpu_update = kernels().adam_update
         lr, (b1, b2), eps, wd = float(self.lr), self.betas, self.eps, self.weight_decay
         decoupled = self._decoupled
         ms, vs, steps = self.state["exp_avg"], self.state["exp_avg_sq"], self.steps
@@ -183,6 +197,7 @@ class Adam(Optimizer):
             if g is None:
                 continue
             d = p.data
+            update = cpu_update if type(d) is np.ndarray else kernels_for(d).adam_update
             flat = d.reshape(-1) if d.flags.c_contiguous else _flat_view(p)
             if g.dtype != d.dtype:
                 g = g.astype(d.dtype)
@@ -203,7 +218,7 @@ class Adam(Optimizer):
             bufs = self.state[name]
             for i, p in enumerate(self.params):
                 if bufs[i] is None:
-                    bufs[i] = np.zeros(p.data.size, p.data.dtype)
+                    bufs[i] = _zeros_flat(p)
 
 
 class AdamW(Adam):
@@ -229,8 +244,10 @@ def clip_grad_norm_(params, max_norm, norm_type=2.0, eps=1e-6):
     if math.isinf(norm_type):
         total = max(float(np.max(np.abs(p.grad))) for p in params)
     else:
-        total = sum(float(np.sum(np.abs(p.grad.astype(np.float64)) ** norm_type))
-                    for p in params) ** (1.0 / norm_type)
+        # Summed where the gradients live (float64 scalars, or device scalars on a GPU)
+        # and converted once: one host sync per call, not one per parameter.
+        total = float(sum(np.sum(np.abs(p.grad.astype(np.float64)) ** norm_type)
+                          for p in params)) ** (1.0 / norm_type)
     coef = float(max_norm) / (total + eps)
     if coef < 1.0:
         for p in params:
@@ -257,7 +274,7 @@ class EMA:
         else:
             self.params = _param_list(module_or_params)
             self.names = [str(i) for i in range(len(self.params))]
-        self.shadow = [np.array(p.data, copy=True) for p in self.params]
+        self.shadow = [p.data.copy() for p in self.params]
         self.num_updates = 0
 
     def update(self):
@@ -288,7 +305,7 @@ class EMA:
         """Run the body with the averaged weights in place; restore the trained ones
         after, even if the body raises."""
         targets = self._targets(module)
-        saved = [np.array(p.data, copy=True) for p in targets]
+        saved = [p.data.copy() for p in targets]
         try:
             for s, p in zip(self.shadow, targets):
                 np.copyto(p.data, s)
@@ -300,7 +317,7 @@ class EMA:
     def state_dict(self):
         out = {"decay": self.decay, "num_updates": self.num_updates}
         for n, s in zip(self.names, self.shadow):
-            out[f"shadow.{n}"] = np.array(s, copy=True)
+            out[f"shadow.{n}"] = _host_copy(s)
         return out
 
     def load_state_dict(self, state):
