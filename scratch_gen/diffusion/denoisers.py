@@ -129,17 +129,30 @@ def _zero_(layer):
     return layer
 
 
-def fourier_features(x, octaves):
-    """``[x, sin(2^k pi x), cos(2^k pi x)]`` for k = 0..octaves-1, per coordinate (the
-    positional encoding of Mildenhall et al. 2020; Tancik et al. 2020 show why an MLP
-    needs it to fit sharp functions of a low-dimensional input). A fixed map of the
-    input, not learned."""
+def fourier_features(x, freqs):
+    """``[x, sin(2 pi x B^T), cos(2 pi x B^T)]`` for a fixed frequency matrix B (m, D):
+    random Fourier features (Tancik et al. 2020, after Rahimi & Recht 2007). An MLP of
+    raw low-dimensional input is biased towards smooth functions and fits sharp ones
+    slowly; sinusoids of many frequencies and directions remove that bias. Gaussian B
+    (rather than powers of two along each axis) has no preferred direction, so no
+    axis-aligned streaks in the samples. A fixed map of the input, not learned."""
     x = np.asarray(x, dtype=np.float64)
-    if octaves == 0:
+    if freqs is None or len(freqs) == 0:
         return x.astype(np.float32)
-    a = x[:, :, None] * (np.pi * 2.0 ** np.arange(octaves))[None, None, :]
-    feats = [x, np.sin(a).reshape(len(x), -1), np.cos(a).reshape(len(x), -1)]
-    return np.concatenate(feats, axis=1).astype(np.float32)
+    a = 2.0 * np.pi * x @ np.asarray(freqs, np.float64).T
+    return np.concatenate([x, np.sin(a), np.cos(a)], axis=1).astype(np.float32)
+
+
+def random_frequencies(m, dim, f_max, rng, f_min=0.5):
+    """m frequency vectors (m, dim) in cycles per unit of x: directions uniform on the
+    sphere, magnitudes log-uniform in [f_min, f_max]. Log-uniform magnitudes cover every
+    scale from the data's spread down to a 2D mode's width, like the octaves 2^k of
+    Mildenhall et al.'s positional encoding; random directions (rather than the axes)
+    leave no axis-aligned streaks in the samples, which per-axis octaves did here."""
+    d = rng.standard_normal((m, dim))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    mag = np.exp(rng.uniform(math.log(f_min), math.log(f_max), size=(m, 1)))
+    return (d * mag).astype(np.float64)
 
 
 class MLPBlock(nn.Module):
@@ -162,13 +175,15 @@ class MLPDenoiser(nn.Module):
     business, not the network's."""
 
     def __init__(self, dim, hidden=128, depth=3, emb_dim=None, num_classes=None,
-                 cond_dim=None, fourier=0, rng=None):
+                 cond_dim=None, fourier=0, fourier_max=64.0, rng=None):
         super().__init__()
         emb_dim = emb_dim or hidden
         self.dim = int(dim)
         self.fourier = int(fourier)
+        g = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng or 0)
+        self.register_buffer("freqs", random_frequencies(self.fourier, self.dim, fourier_max, g))
         self.time = TimeEmbedding(emb_dim, num_classes=num_classes, cond_dim=cond_dim, rng=rng)
-        self.inp = nn.Linear(self.dim * (1 + 2 * self.fourier), hidden, rng=rng)
+        self.inp = nn.Linear(self.dim + 2 * self.fourier, hidden, rng=rng)
         self.blocks = nn.ModuleList([MLPBlock(hidden, emb_dim, rng=rng) for _ in range(depth)])
         self.out = _zero_(nn.Linear(hidden, self.dim, rng=rng))
 
@@ -185,7 +200,7 @@ class MLPDenoiser(nn.Module):
                 raise TypeError("MLPDenoiser with Fourier features takes x as an array "
                                 "(the features are a fixed map, not differentiated)")
             return x
-        return Tensor(fourier_features(x, self.fourier))
+        return Tensor(fourier_features(x, self.freqs))
 
 
 # ------------------------------------------------------------------------------ U-Net

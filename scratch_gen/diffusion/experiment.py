@@ -43,7 +43,7 @@ def null_mmd2(ds, n, h, rng, reps=5):
     return float(np.sqrt(np.mean(np.square(vals)))), vals
 
 
-def score_2d(model, ds, rng, n=2500, bound_n=2000, **sample_options):
+def score_2d(model, ds, rng, n=2500, bound_n=2000, n_strata=None, **sample_options):
     """Sample-based and bound figures of a 2D model on its dataset."""
     t0 = time.perf_counter()
     s = model.sample(n, rng, **sample_options)
@@ -59,7 +59,7 @@ def score_2d(model, ds, rng, n=2500, bound_n=2000, **sample_options):
     out["mmd2_null_rms"], _ = null_mmd2(ds, n, cal["mmd_bandwidth"], rng)
     t0 = time.perf_counter()
     xt = ds.sample(bound_n, rng)
-    total = model.bound_terms(xt, rng=rng)["total"]
+    total = model.bound_terms(xt, rng=rng, n_strata=n_strata)["total"]
     out.update(bound=float(total.mean()), bound_se=float(total.std(ddof=1) / math.sqrt(len(total))),
                entropy=float(ds.entropy()) if getattr(ds, "has_entropy", False) else None,
                bound_seconds=time.perf_counter() - t0)

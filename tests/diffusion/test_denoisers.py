@@ -22,12 +22,27 @@ def test_sinusoidal_embedding_values():
 
 def test_fourier_features():
     x = np.array([[0.25, -0.5]])
-    f = fourier_features(x, 2)
-    want = [0.25, -0.5, math.sin(math.pi * 0.25), math.sin(2 * math.pi * 0.25),
-            math.sin(-math.pi * 0.5), math.sin(-2 * math.pi * 0.5),
-            math.cos(math.pi * 0.25), math.cos(2 * math.pi * 0.25),
-            math.cos(-math.pi * 0.5), math.cos(-2 * math.pi * 0.5)]
-    np.testing.assert_allclose(f[0], want, atol=1e-7)
+    b = np.array([[1.0, 0.0], [0.5, 2.0]])
+    f = fourier_features(x, b)
+    a = [2 * math.pi * 0.25, 2 * math.pi * (0.125 - 1.0)]
+    want = [0.25, -0.5, math.sin(a[0]), math.sin(a[1]), math.cos(a[0]), math.cos(a[1])]
+    np.testing.assert_allclose(f[0], want, atol=1e-6)
+    np.testing.assert_array_equal(fourier_features(x, None), x.astype(np.float32))
+
+
+def test_fourier_frequencies_are_saved_with_the_network():
+    a = MLPDenoiser(2, hidden=8, depth=1, fourier=200, fourier_max=8.0, rng=1)
+    b = MLPDenoiser(2, hidden=8, depth=1, fourier=200, fourier_max=8.0, rng=2)
+    mag = np.linalg.norm(a.freqs, axis=1)
+    assert a.freqs.shape == (200, 2) and 0.5 <= mag.min() and mag.max() <= 8.0
+    # log-uniform magnitudes: about half below the geometric middle sqrt(0.5 * 8) = 2
+    assert 0.4 < (mag < 2.0).mean() < 0.6
+    assert not np.allclose(a.freqs, b.freqs)
+    b.load_state_dict(a.state_dict())
+    np.testing.assert_array_equal(a.freqs, b.freqs)
+    x, t = np.random.default_rng(0).standard_normal((3, 2)), np.array([1, 2, 3])
+    with no_grad():
+        np.testing.assert_array_equal(a(x, t).data, b(x, t).data)
 
 
 def test_upsample2_is_nearest_neighbour_and_differentiable():
