@@ -43,11 +43,11 @@ from scratch_gen.common.jsonio import jsonable  # noqa: E402
 from scratch_gen.diffusion import experiment, figures  # noqa: E402
 
 FULL = {"ring8": 5000, "grid25": 6000, "gaussians8": 4000, "lecture": 5000, "glyphs": 1500,
-        "river": 600}
+        "river": 800}
 QUICK = {"ring8": 200, "grid25": 200, "gaussians8": 200, "lecture": 200, "glyphs": 10,
          "river": 5}
-CONFIG = {"ring8": {}, "grid25": {"hidden": 256}, "gaussians8": {"fourier": 6},
-          "lecture": {"T": 100, "beta_1": 2e-3, "beta_T": 0.14},
+CONFIG = {"ring8": {}, "grid25": {"hidden": 256}, "gaussians8": {"fourier_max": 16.0},
+          "lecture": {},
           "glyphs": {"lr": 2e-3, "warmup": 100, "p_uncond": 0.15},
           "river": {"lr": 2e-3, "warmup": 50, "channels": 8}}
 
@@ -69,8 +69,8 @@ def run_2d(name, variant, dataset, steps, out, seed=0):
     clock = Clock()
     experiment.fit(model, x, None, steps, 256, seed=seed)
     res = {"dataset": dataset, "model": model.name(), "steps": steps, "batch": 256,
-           "config": {k: v for k, v in model.config.items() if k in ("T", "hidden", "fourier",
-                                                                     "beta_1", "beta_T")},
+           "config": {k: v for k, v in model.config.items()
+                      if k in ("T", "hidden", "fourier", "fourier_max", "beta_1", "beta_T")},
            "train": clock.read()}
     panels = []
     samplers = [("ancestral, 200 steps", {"steps": min(200, model.schedule.T)})]

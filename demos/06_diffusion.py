@@ -36,12 +36,11 @@ from scratch_gen.diffusion import experiment, figures  # noqa: E402
 from scratch_gen.diffusion.sampling import timesteps  # noqa: E402
 from scratch_gen.diffusion.schedule import Schedule  # noqa: E402
 
-FULL = dict(ring_steps=4000, lecture_steps=4000, batch=256, n=2500, ddim_steps=50,
-            glyph_steps=1500, glyph_batch=32, glyph_cfg={}, T=1000, guidance=2.0)
+FULL = dict(ring_steps=3000, lecture_steps=2000, batch=256, n=2500, ddim_steps=50,
+            glyph_steps=1000, glyph_batch=32, glyph_cfg={}, T=1000, guidance=2.0)
 TINY = dict(ring_steps=30, lecture_steps=30, batch=64, n=300, ddim_steps=10,
             glyph_steps=2, glyph_batch=8, glyph_cfg={"channels": 4, "mults": [1, 2]},
             T=100, guidance=2.0)
-LECTURE_CFG = {"T": 100, "beta_1": 2e-3, "beta_T": 0.14}
 
 
 def log(msg, t0):
@@ -80,7 +79,7 @@ def main(argv=None):
     experiment.fit(ddpm, rx, None, cfg["ring_steps"], cfg["batch"])
     log(f"DDPM on ring8, {cfg['ring_steps']} steps", t0)
     lecture = experiment.build("lecture", ring, cfg["lecture_steps"],
-                               {**LECTURE_CFG, **small, "T": min(100, small.get("T", 100))})
+                               {k: v for k, v in small.items() if k in ("hidden", "depth")})
     experiment.fit(lecture, rx, None, cfg["lecture_steps"], cfg["batch"])
     log(f"lecture (Algorithm 1.2) on ring8, {cfg['lecture_steps']} steps", t0)
 

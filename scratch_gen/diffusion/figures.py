@@ -232,7 +232,8 @@ def class_grid(path, rows, labels, title=None, vmin=0.0, vmax=1.0):
     for i in range(k):
         for j in range(m):
             _gray(axes[i, j], rows[i, j], vmin, vmax)
-        axes[i, 0].set_ylabel(f"y={labels[i]}", fontsize=7)
+        if labels[i] != "":
+            axes[i, 0].set_ylabel(f"y={labels[i]}", fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
     return _save(fig, path)
