@@ -19,7 +19,7 @@ LABEL_COLOURS = np.array([[0.27, 0.00, 0.33], [0.23, 0.32, 0.55], [0.13, 0.57, 0
                           [0.37, 0.79, 0.38], [0.90, 0.62, 0.00]])
 SHORT = {"regressor": "MSE", "autoregressive": "AR", "diffusion": "diffusion", "gan": "GAN"}
 TITLES = {"regressor": "regressor (MSE)", "autoregressive": "autoregressive",
-          "diffusion": "diffusion (CFG)", "gan": "conditional GAN"}
+          "diffusion": "conditional diffusion", "gan": "conditional GAN"}
 
 
 def _obstacle_axes(ax, ds, prediction):
@@ -146,7 +146,7 @@ def classification_figure(path, rows):
     ax.set_xlim(0, 1)
     ax.invert_yaxis()
     for i, (a, r) in enumerate(zip(acc, rows)):
-        ax.text(min(a + 0.02, 0.82), i, f"{a:.3f} (n={r['n_test']})", va="center", fontsize=7)
+        ax.text(0.02, i, f"{a:.3f} (n={r['n_test']})", va="center", fontsize=7, color="white")
     ax.set_xlabel("test accuracy (bars: 95% interval)", fontsize=8)
     ax.set_title("p(y|x) by Bayes' rule from p(x|y), beside softmax regression", fontsize=9)
     return plots._save(fig, path)
