@@ -37,7 +37,7 @@ from scratch_gen import registry  # noqa: E402
 from scratch_gen.common.jsonio import jsonable  # noqa: E402
 from scratch_gen.gan import experiment  # noqa: E402
 
-STEPS = {"ring8": 4000, "grid25": 4000}
+STEPS = {"ring8": 6000, "grid25": 16000}
 PACGAN = {"ring8": {"GAN": [6.3, 0.982, 0.45], "PacGAN2": [7.9, 0.956, 0.07]},
           "grid25": {"GAN": [17.3, 0.948, 0.70], "PacGAN4": [24.8, 0.936, 0.04]}}
 

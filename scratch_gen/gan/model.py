@@ -35,7 +35,8 @@ The switches (``--set key=value``; each is off in the slide's ``minimax`` varian
 Points are standardized (the data's mean removed, divided by one overall scale, so
 shapes are kept) before either network sees them, and g's output is mapped back: the
 same networks and learning rates then serve ring8 (radius 1) and grid25 (radius 5.7).
-Images are in [0, 1], which g's sigmoid output matches.
+Images in [0, 1] are seen as 2 x - 1, and g's (linear) output is mapped back and clipped
+to [0, 1] when sampling.
 """
 import math
 
@@ -159,13 +160,14 @@ class GAN(Model):
     def to_model(self, x):
         """Data -> what d reads (float32 Tensor-ready array)."""
         if self.image:
-            return np.asarray(x, dtype=np.float32).reshape((len(x),) + self.spec.shape)
+            x = np.asarray(x, dtype=np.float32).reshape((len(x),) + self.spec.shape)
+            return 2.0 * x - 1.0
         return ((self._flat(x) - self.shift) / self.scale).astype(np.float32)
 
     def from_model(self, x):
         """What g writes -> data."""
         if self.image:
-            return np.asarray(x, dtype=np.float32)
+            return np.clip((np.asarray(x, dtype=np.float32) + 1.0) / 2.0, 0.0, 1.0)
         return (np.asarray(x, dtype=np.float64) * self.scale + self.shift).reshape(
             (len(x),) + self.spec.shape)
 

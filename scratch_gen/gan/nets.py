@@ -176,10 +176,13 @@ def upsample2(x):
 class ConvGenerator(nn.Module):
     """``g(z[, y])`` for small images (H and W divisible by 4): a linear layer to a
     (2C, H/4, W/4) map, upsample 2x and a 3x3 convolution to C channels with ReLU, then
-    upsample 2x and a 3x3 convolution straight to the image channels, squashed by a
-    sigmoid into [0, 1] (the pixel range of the data). Kept to two convolutions, the
-    last one cheap, because a full-resolution C -> C convolution would cost most of a
-    training step on a CPU."""
+    upsample 2x and a 3x3 convolution straight to the image channels. The output is
+    linear, in the model's pixel coordinates (2 x - 1, so [0, 1] becomes [-1, 1]): a
+    sigmoid or tanh output saturates where glyphs are, mostly, black background, and a
+    generator that drifts there early (the easiest way to look like 86% of the pixels)
+    gets almost no gradient back out. Kept to two convolutions, the last one cheap,
+    because a full-resolution C -> C convolution would cost most of a training step on
+    a CPU."""
 
     def __init__(self, latent_dim, shape, channels=32, num_classes=None, cond_dim=None,
                  rng=None):
@@ -200,7 +203,7 @@ class ConvGenerator(nn.Module):
         n = z.shape[0]
         h = self.fc(_concat(z, self.cond.vector(y, n))).relu().reshape(n, *self.base)
         h = self.conv(upsample2(h)).relu()
-        return self.to_image(upsample2(h)).sigmoid().reshape((n,) + self.shape)
+        return self.to_image(upsample2(h)).reshape((n,) + self.shape)
 
 
 class ConvDiscriminator(nn.Module, _Packing):
