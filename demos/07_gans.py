@@ -32,9 +32,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from scratch_gen import data, plots, registry  # noqa: E402
 from scratch_gen.gan import experiment, figures, theory  # noqa: E402
 
-FULL = dict(ring_steps=3000, grid_steps=4000, snap_every=500, glyph_steps=600, glyph_batch=64,
+FULL = dict(ring_steps=4000, grid_steps=6000, snap_every=800, glyph_steps=800, glyph_batch=32,
             cfg={})
-TINY = dict(ring_steps=60, grid_steps=60, snap_every=20, glyph_steps=3, glyph_batch=16,
+TINY = dict(ring_steps=60, grid_steps=60, snap_every=20, glyph_steps=3, glyph_batch=8,
             cfg={"hidden": 32, "g_layers": 2, "channels": 8})
 
 
@@ -109,9 +109,10 @@ def main(argv=None):
 
     # 5: images
     glyphs = data.get("glyphs")
-    x = glyphs.sample(5000, np.random.default_rng(0))
+    x = glyphs.sample(500 if args.tiny else 5000, np.random.default_rng(0))
     model = registry.build("gan", "r1", experiment.spec_for(glyphs),
-                           dict(size["cfg"], total_steps=size["glyph_steps"]),
+                           dict(size["cfg"], **experiment.GLYPHS_CONFIG,
+                                total_steps=size["glyph_steps"]),
                            np.random.default_rng(0))
     sec = experiment.train(model, x, size["glyph_steps"], size["glyph_batch"], seed=0)[0]
     s = model.sample(32, np.random.default_rng(0))

@@ -18,8 +18,9 @@ from .model import SLIDE
 NO_DENSITY = "a GAN gives no density (x = g(z)): no test NLL, no KL; judged by samples"
 
 # (steps, batch) per run; the default fits ~80 s on 2 shared cores, quick ~10 s.
-BUDGET = {False: {"ring_plain": 800, "ring_stable": 1500, "glyph_steps": 150, "glyph_batch": 32},
-          True: {"ring_plain": 100, "ring_stable": 150, "glyph_steps": 4, "glyph_batch": 16}}
+BUDGET = {False: {"ring_plain": 1000, "ring_stable": 2000, "glyph_steps": 250,
+                  "glyph_batch": 32},
+          True: {"ring_plain": 150, "ring_stable": 250, "glyph_steps": 10, "glyph_batch": 16}}
 
 
 def _ring_row(out_dir, variant, steps, seed, label):
@@ -42,8 +43,9 @@ def _ring_row(out_dir, variant, steps, seed, label):
 def _glyph_row(out_dir, steps, batch, seed):
     t0 = time.perf_counter()
     ds = data.get("glyphs")
-    x = ds.sample(2000, np.random.default_rng([seed, 1]))
-    model = registry.build("gan", "r1", experiment.spec_for(ds), {"total_steps": steps},
+    x = ds.sample(max(500, 8 * batch), np.random.default_rng([seed, 1]))
+    model = registry.build("gan", "r1", experiment.spec_for(ds),
+                           dict(experiment.GLYPHS_CONFIG, total_steps=steps),
                            np.random.default_rng([seed, 2]))
     experiment.train(model, x, steps, batch, seed=seed)
     rng = np.random.default_rng([seed, 3])
