@@ -146,9 +146,9 @@ def main(argv=None):
     # 2. a river sampled pixel by pixel
     train_x, test_x, ds = load_split("river", 50 if tiny else 5000, 50 if tiny else 500)
     config = ({"channels": 8, "dilations": [1]} if tiny else
-              {"channels": 32, "dilations": [1, 1, 2, 1, 2]})
+              {"channels": 24, "dilations": [1, 1, 2, 1, 2, 4], "lr": 3e-3})
     model, res = train_and_score("pixelcnn", "river", train_x, test_x, ds, config,
-                                 steps=3 if tiny else 600, batch_size=8)
+                                 steps=3 if tiny else 500, batch_size=8)
     figure_pixels(os.path.join(args.out, "pixels.png"), model, rng)
     print(f"pixels.png: PixelCNN test NLL {res['test_nll']:.2f} nats/image, truth "
           f"{res['entropy']:.2f} ({res['steps']} steps)")
@@ -156,9 +156,9 @@ def main(argv=None):
     # 3. the ladder on names
     train_x, test_x, ds = load_split("names", 500 if tiny else 10000, 200 if tiny else 1000)
     h_token = ds.entropy() / np.mean([len(s) + 1 for s in test_x])
-    rungs = [("ngram", {}, 0), ("mlp", {}, 20 if tiny else 1500),
-             ("wavenet", {"channels": 32, "skip": 32}, 10 if tiny else 1500),
-             ("transformer", {"d_model": 48, "heads": 4}, 10 if tiny else 1500)]
+    rungs = [("ngram", {}, 0), ("mlp", {}, 20 if tiny else 1000),
+             ("wavenet", {"channels": 32, "skip": 32}, 10 if tiny else 800),
+             ("transformer", {"d_model": 32, "heads": 4}, 10 if tiny else 800)]
     results, samples = [], []
     for variant, config, steps in rungs:
         model, res = train_and_score(variant, "names", train_x, test_x, ds, config, steps,

@@ -122,8 +122,8 @@ def test_pixelcnn_learns_bars_to_near_their_entropy():
     imgs[np.arange(600), :, col] = 1
     spec = DataSpec("image", shape=(4, 5), levels=2)
     model = get("autoregressive", "pixelcnn")(
-        spec, {"channels": 12, "dilations": [1, 1], "first_kernel": 5, "lr": 1e-2,
-               "decay_steps": 150}, np.random.default_rng(5))
+        spec, {"channels": 12, "dilations": [1, 1], "first_kernel": 5, "row_context": 8,
+               "lr": 1e-2, "decay_steps": 150}, np.random.default_rng(5))
     fit(model, imgs, steps=150, batch_size=32, seed=6, quiet=True)
     nll = -model.log_prob(imgs[:200]).mean()
     assert nll - math.log(5) < 0.1
