@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from scratch_gen import data, plots, registry  # noqa: E402
+from scratch_gen import data, registry  # noqa: E402
 from scratch_gen.gan import experiment, figures, theory  # noqa: E402
 
 FULL = dict(ring_steps=4000, grid_steps=6000, snap_every=800, glyph_steps=800, glyph_batch=32,
@@ -119,7 +119,8 @@ def main(argv=None):
     both = np.concatenate([x[:32], s])
     written.append(figures.image_samples(
         os.path.join(args.out, "gan_glyphs.png"), both,
-        title=f"glyphs: real (top 4 rows), conv GAN samples (bottom 4), {size['glyph_steps']} steps"))
+        title=f"glyphs: real (top 4 rows), conv GAN samples (bottom 4 rows), "
+              f"{size['glyph_steps']} steps"))
     print(f"[5] glyphs conv GAN, {size['glyph_steps']} steps in {sec:.1f}s")
     for path in written:
         print(f"wrote {path}")

@@ -38,12 +38,10 @@ same networks and learning rates then serve ring8 (radius 1) and grid25 (radius 
 Images in [0, 1] are seen as 2 x - 1, and g's (linear) output is mapped back and clipped
 to [0, 1] when sampling.
 """
-import math
-
 import numpy as np
 
 import autograd
-from autograd import Tensor, nn, optim
+from autograd import Tensor, optim
 
 from ..common.errors import UserError
 from ..registry import Model, register
@@ -112,7 +110,8 @@ class GAN(Model):
             he_init(self.G, rng)
             he_init(self.D, rng)
         elif c["init"] != "default":
-            raise UserError(f"{self.name()} setting init={c['init']!r}; expected 'default' or 'he'")
+            raise UserError(f"{self.name()} setting init={c['init']!r}; "
+                            "expected 'default' or 'he'")
         betas = (c["beta1"], c["beta2"])
         self.opt_g = optim.Adam(self.G.parameters(), lr=c["lr"], betas=betas)
         self.opt_d = optim.Adam(self.D.parameters(), lr=c["lr_d"] or c["lr"], betas=betas)
@@ -383,7 +382,8 @@ class GAN(Model):
 
 _RANGES = {"k": "an integer >= 1", "pack": "an integer >= 1", "r1": ">= 0",
            "r1_every": "an integer >= 1", "gp": ">= 0",
-           "ema": "0 <= ema < 1 (0 = off)", "lr": "> 0", "lr_d": ">= 0 (0 = lr)", "beta1": "in [0, 1)",
+           "ema": "0 <= ema < 1 (0 = off)", "lr": "> 0", "lr_d": ">= 0 (0 = lr)",
+           "beta1": "in [0, 1)",
            "beta2": "in [0, 1)", "lr_decay": "a fraction in [0, 1]",
            "total_steps": ">= 0 (0 = the default steps)", "latent_dim": ">= 0 (0 = automatic)",
            "hidden": ">= 1", "g_layers": ">= 1", "d_layers": ">= 1", "channels": ">= 1"}
