@@ -17,7 +17,8 @@ The five parts (He, MIT 6.S978 lecture 1):
 - Representation: the learned mapping from x_<i to the distribution of x_i: a table of
   counts (``ngram``), an MLP over a fixed window (``mlp``, Bengio et al. 2003), dilated
   causal convolutions (``wavenet``, van den Oord et al. 2016), a masked MLP (``made``,
-  Germain et al. 2015), masked 2D convolutions (``pixelcnn``, van den Oord et al. 2016),
+  Germain et al. 2015), masked 2D convolutions (``pixelcnn``, van den Oord et al. 2016,
+  with a summary of the rows above),
   causal self-attention (``transformer``, Vaswani et al. 2017 / Radford et al. 2019), and
   for continuous x a mixture of Gaussians per conditional (``mdn``, Bishop 1994). Each
   is causal by construction (masks, left padding, a causal attention mask), so all

@@ -22,6 +22,8 @@ distribution over x_i computed from x_<i alone. Everything else is here, once:
   ``logits[:, i]`` computed from ``x[:, :i]`` (the "learned mapping" of He L1), and
   its log-probability is minus a cross-entropy with ``ignore_index`` for the padding
   after the end token.
+- :func:`continuation_log_prob`: the same chain rule over part of a string, which is
+  how a character model answers "p(time | Once, upon, a)".
 """
 import math
 
@@ -298,6 +300,7 @@ class TokenModel(Autoregressive):
 
     data_kinds = ("text", "discrete", "image")
     markov_window = None   # n-gram, MLP: logits at i read only the last `window` tokens
+    prefix_ok = True       # logits(x[:, :i+1]) is valid (False: MADE, PixelCNN need all of x)
 
     def __init__(self, spec, config=None, rng=None):
         super().__init__(spec, config, rng)
@@ -365,8 +368,6 @@ class TokenModel(Autoregressive):
             lo = 0 if w is None else max(0, i - w)
             return self.logits(x[:, lo:i + 1]).data[:, -1]
         return step
-
-    prefix_ok = True
 
 
 def ancestral_sample(model, n, rng, temperature=1.0, top_k=None, cached=True):

@@ -16,9 +16,11 @@ weights that would look at the current pixel or after it in raster order:
 So the stack computes all ``p(x_{rc} | x_<rc)`` in one forward pass for training and for
 log_prob, while sampling needs one pass per pixel. Each pixel is a categorical over K
 levels (K read from the data: 2 for binary images), the paper's 256-way softmax in
-small. Stacked masked 3x3 convolutions have a blind spot above-right of each pixel
-(van den Oord et al. 2016b fix it with gated vertical/horizontal stacks); a wide first
-layer narrows it.
+small. Stacked masked 3x3 convolutions see a cone above each pixel with a blind spot
+above-right (van den Oord et al. 2016b fix it with gated vertical/horizontal stacks);
+here a wide first layer, dilated B layers and a cheap "row context" (every earlier row
+summarized into one vector per row) widen what each pixel's conditional can read, and a
+learned position embedding says where the pixel is.
 """
 import numpy as np
 
