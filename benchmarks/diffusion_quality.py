@@ -121,8 +121,8 @@ def run_glyphs(steps, out, seed=0, quick=False):
         s = model.sample(len(asked), np.random.default_rng([seed, 10]), label=asked, guidance=w,
                          steps=100)
         acc = float((experiment.knn_labels(s, ref_x, ref_y) == asked).mean())
-        res[f"guided_w{w:g}"] = {"knn_accuracy": acc, "n": len(asked), "sampler": "ancestral, 100 steps",
-                                 "time": clock.read()}
+        res[f"guided_w{w:g}"] = {"knn_accuracy": acc, "n": len(asked),
+                                 "sampler": "ancestral, 100 steps", "time": clock.read()}
         figures.class_grid(os.path.join(out, f"diffusion_glyphs_guided_w{w:g}.png"),
                            s.reshape(10, per, 16, 16)[:, :8], list(range(10)),
                            title=f"ddpm-cond on glyphs, guidance w={w:g}: row y asks for digit "
@@ -160,7 +160,8 @@ def run_river(steps, out, seed=0, quick=False):
     d = metrics.nn_distances(s.reshape(64, -1).astype(float), x.reshape(len(x), -1).astype(float))
     res["mean_pixels_off_nearest_training_river"] = float(np.mean(d ** 2))
     res["sample_time"] = clock.read()
-    figures.class_grid(os.path.join(out, "diffusion_river_samples.png"), s[:32].reshape(4, 8, 40, 32),
+    figures.class_grid(os.path.join(out, "diffusion_river_samples.png"),
+                       s[:32].reshape(4, 8, 40, 32),
                        [""] * 4, title=f"ddpm (U-Net) on river, {steps} steps: "
                        f"{100 * res['valid_river_fraction']:.0f}% exact rivers")
     figures.class_grid(os.path.join(out, "diffusion_river_data.png"), x[:16].reshape(2, 8, 40, 32),

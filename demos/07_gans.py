@@ -11,8 +11,9 @@
                                                       gan_training_stabilized.png
 3. What d believes: d(x) over the plane, with real and fake points on top.
                                                    -> gan_discriminator.png
-4. Mode collapse: the plain game beside the stabilized one on ring8 and grid25, scored
-   by PacGAN's mode metrics.                        -> gan_mode_collapse.png
+4. Mode collapse: the plain game beside the stabilized one on ring8 over the first
+   seeds, and on grid25, scored by PacGAN's mode metrics.
+                                                   -> gan_mode_collapse.png, gan_grid25.png
 5. Images: a small convolutional GAN on glyphs.      -> gan_glyphs.png
 
 ``--tiny`` runs every step at a toy size in seconds (the pictures are then rough).
@@ -32,9 +33,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from scratch_gen import data, registry  # noqa: E402
 from scratch_gen.gan import experiment, figures, theory  # noqa: E402
 
-FULL = dict(ring_steps=4000, grid_steps=6000, snap_every=800, glyph_steps=800, glyph_batch=32,
-            cfg={})
-TINY = dict(ring_steps=60, grid_steps=60, snap_every=20, glyph_steps=3, glyph_batch=8,
+FULL = dict(ring_steps=3000, grid_steps=6000, snap_every=600, seeds=5, glyph_steps=800,
+            glyph_batch=32, cfg={})
+TINY = dict(ring_steps=60, grid_steps=60, snap_every=20, seeds=2, glyph_steps=3, glyph_batch=8,
             cfg={"hidden": 32, "g_layers": 2, "channels": 8})
 
 
@@ -84,28 +85,50 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     written = [optimal_d(args.out)]
 
-    # 2-4: the plain game and the stabilized one on ring8, then on grid25
-    panels = []
-    for name, steps in (("ring8", size["ring_steps"]), ("grid25", size["grid_steps"])):
-        for variant, label in (("minimax", "plain minimax GAN (the slide)"),
-                               ("r1", "stabilized: R1 + EMA + lr decay")):
-            model, ds, x, shots, sec = train_with_snapshots(
-                variant, name, steps, size["snap_every"], size["cfg"])
+    # 2-3: one run of each on ring8, watched as it trains; d(x) of the plain game
+    labels = {"minimax": "plain minimax GAN (the slide)",
+              "r1": "stabilized: R1 + EMA + lr decay"}
+    collapse = {"minimax": [], "r1": []}
+    for variant, tag in (("minimax", "minimax"), ("r1", "stabilized")):
+        steps = size["ring_steps"]
+        model, ds, x, shots, sec = train_with_snapshots(variant, "ring8", steps,
+                                                        size["snap_every"], size["cfg"])
+        r, line = score(model, ds)
+        print(f"[2] ring8  {variant:8s} seed 0, {steps} steps, {sec:5.1f}s: {line}")
+        collapse[variant].append((f"seed 0: {line}", x, r["samples"]))
+        written.append(figures.snapshots(
+            os.path.join(args.out, f"gan_training_{tag}.png"), x, shots,
+            title=f"ring8, {labels[variant]}: real (green) and fake (red) through training"))
+        if variant == "minimax":
+            written.append(figures.discriminator_map(
+                os.path.join(args.out, "gan_discriminator.png"), model.discriminate, x,
+                r["samples"], title=f"ring8, plain GAN after {steps} steps: d(x)"))
+
+    # 4: mode collapse is a matter of luck for the plain game: the same budget, the
+    # first few seeds (not chosen), both games
+    for seed in range(1, size["seeds"]):
+        for variant in ("minimax", "r1"):
+            model, ds, x, _, sec = train_with_snapshots(variant, "ring8", size["ring_steps"],
+                                                        0, size["cfg"], seed=seed)
             r, line = score(model, ds)
-            print(f"[2] {name:6s} {variant:8s} {steps} steps, {sec:5.1f}s: {line}")
-            panels.append((f"{name}, {label}\n{line}", x, r["samples"]))
-            if name == "ring8":
-                tag = "minimax" if variant == "minimax" else "stabilized"
-                written.append(figures.snapshots(
-                    os.path.join(args.out, f"gan_training_{tag}.png"), x, shots,
-                    title=f"ring8, {label}: real (green) and fake (red) through training"))
-                if variant == "minimax":
-                    written.append(figures.discriminator_map(
-                        os.path.join(args.out, "gan_discriminator.png"), model.discriminate, x,
-                        r["samples"], title=f"ring8, plain GAN after {steps} steps: d(x)"))
-    written.append(figures.side_by_side(os.path.join(args.out, "gan_mode_collapse.png"), panels,
-                                        title="The plain game beside the stabilized one "
-                                              "(PacGAN's metrics on 2,500 samples)"))
+            print(f"[4] ring8  {variant:8s} seed {seed}, {sec:5.1f}s: {line}")
+            collapse[variant].append((f"seed {seed}: {line}", x, r["samples"]))
+    panels = [(f"{labels[v]}\n{name}", x, f) for v in ("minimax", "r1")
+              for name, x, f in collapse[v]]
+    written.append(figures.side_by_side(
+        os.path.join(args.out, "gan_mode_collapse.png"), panels, ncols=size["seeds"],
+        title=f"ring8, {size['ring_steps']} steps: the plain game (top) beside the stabilized "
+              "one (bottom), seeds 0.. (PacGAN's metrics on 2,500 samples)"))
+    grid = []
+    for variant in ("minimax", "r1"):
+        model, ds, x, _, sec = train_with_snapshots(variant, "grid25", size["grid_steps"], 0,
+                                                    size["cfg"])
+        r, line = score(model, ds)
+        print(f"[4] grid25 {variant:8s} seed 0, {size['grid_steps']} steps, {sec:5.1f}s: {line}")
+        grid.append((f"{labels[variant]}\n{line}", x, r["samples"]))
+    written.append(figures.side_by_side(
+        os.path.join(args.out, "gan_grid25.png"), grid,
+        title=f"grid25, {size['grid_steps']} steps: plain beside stabilized"))
 
     # 5: images
     glyphs = data.get("glyphs")

@@ -24,8 +24,8 @@ The decoder p_theta(x_0 | x_1) decides what the bound is a bound *of*:
 
 The sum over t is estimated by stratified sampling: {2..T} is cut into at most K
 contiguous, log-spaced strata, one t drawn uniformly in each, the term weighted by the
-stratum's size. That is unbiased for every K; K >= T - 1 visits every term. The per-example values carry the
-Monte Carlo noise, so their standard error across examples covers it.
+stratum's size. That is unbiased for every K; K >= T - 1 visits every term. The
+per-example values carry the Monte Carlo noise, so their standard error across examples covers it.
 """
 import math
 

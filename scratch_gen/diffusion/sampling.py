@@ -149,7 +149,8 @@ def lecture_sampler(mean_fn, schedule, x_T, rng, variance="beta", record=False):
     for t in range(schedule.T, 0, -1):
         mean = mean_fn(x, np.full(n, t, dtype=np.int64))
         if t > 1:
-            x = mean + np.sqrt(schedule.reverse_variance(t, variance)) * rng.standard_normal(x.shape)
+            sigma = np.sqrt(schedule.reverse_variance(t, variance))
+            x = mean + sigma * rng.standard_normal(x.shape)
         else:
             x = mean
         if record:

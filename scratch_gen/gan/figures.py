@@ -40,9 +40,9 @@ def snapshots(path, real, shots, title=None):
         _scatter(ax, real, fake, lim)
         ax.set_title(f"step {step}", fontsize=9)
     axes[0, 0].legend(loc="lower left", fontsize=7, markerscale=3)
-    fig.tight_layout()
     if title:
-        fig.suptitle(title, fontsize=10, y=1.0, va="bottom")
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.94) if title else None)
     return plots._save(fig, path)
 
 
@@ -70,17 +70,22 @@ def discriminator_map(path, d_of, real, fake, title=None, n=160):
     return plots._save(fig, path)
 
 
-def side_by_side(path, panels, title=None):
-    """Panels ``(title, real, fake)`` in one row: the plain game beside the stabilized."""
+def side_by_side(path, panels, title=None, ncols=None):
+    """Panels ``(title, real, fake)``, ``ncols`` to a row (default: one row): the plain
+    game beside the stabilized one."""
     plt = plots._plt()
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.9), squeeze=False)
-    for ax, (name, real, fake) in zip(axes[0], panels):
+    ncols = ncols or len(panels)
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 3.6 * nrows), squeeze=False)
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    for ax, (name, real, fake) in zip(axes.ravel(), panels):
         _scatter(ax, real, fake, limits(real))
         ax.set_title(name, fontsize=8)
     axes[0, 0].legend(loc="lower left", fontsize=7, markerscale=3)
-    fig.tight_layout()
     if title:
-        fig.suptitle(title, fontsize=10, y=1.0, va="bottom")
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / (3.6 * nrows)) if title else None)
     return plots._save(fig, path)
 
 

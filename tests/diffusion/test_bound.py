@@ -13,7 +13,8 @@ def test_normal_kl_matches_numerical_integration():
     m1, v1, m2, v2 = 0.3, 0.5, -0.2, 1.7
     x = np.linspace(-15, 15, 200001)
     p = stats.norm.pdf(x, m1, math.sqrt(v1))
-    integrand = p * (stats.norm.logpdf(x, m1, math.sqrt(v1)) - stats.norm.logpdf(x, m2, math.sqrt(v2)))
+    integrand = p * (stats.norm.logpdf(x, m1, math.sqrt(v1))
+                     - stats.norm.logpdf(x, m2, math.sqrt(v2)))
     assert bound.normal_kl(m1, v1, m2, v2) == pytest.approx(np.trapezoid(integrand, x), abs=1e-10)
     assert bound.normal_kl(m1, v1, m1, v1) == 0.0
 
@@ -95,7 +96,7 @@ def test_bound_terms_and_all_t_agree_with_stratified():
     t_all, nll = _gaussian_data_bound(0.3, "beta", n=1500, n_strata=999, seed=1)
     t_50, _ = _gaussian_data_bound(0.3, "beta", n=1500, n_strata=50, seed=2)
     d = t_all["diffusion"].mean() - t_50["diffusion"].mean()
-    se = math.hypot(t_all["diffusion"].std() / math.sqrt(1500), t_50["diffusion"].std() / math.sqrt(1500))
+    se = math.hypot(t_all["diffusion"].std(), t_50["diffusion"].std()) / math.sqrt(1500)
     assert abs(d) < 4 * se + 0.05
     sch = Schedule.make("linear", 1000)
     ab = sch.abar[-1]

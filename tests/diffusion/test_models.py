@@ -1,6 +1,5 @@
 """The registered variants, trained on tiny budgets: each must reach a figure."""
 import math
-import os
 
 import numpy as np
 import pytest
@@ -12,8 +11,8 @@ from scratch_gen.registry import DataSpec
 
 CENTERS = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
 STD = 0.1
-TINY = {"T": 200, "beta_1": 1e-3, "beta_T": 0.08, "hidden": 64, "depth": 2, "fourier": 32, "fourier_max": 8.0,
-        "lr": 3e-3, "warmup": 50, "ema": 0.99}
+TINY = {"T": 200, "beta_1": 1e-3, "beta_T": 0.08, "hidden": 64, "depth": 2, "fourier": 32,
+        "fourier_max": 8.0, "lr": 3e-3, "warmup": 50, "ema": 0.99}
 
 
 def four_modes(n, rng):

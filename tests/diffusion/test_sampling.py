@@ -151,7 +151,8 @@ def test_guidance_is_the_score_of_p_x_times_p_y_given_x_to_the_w(sched):
         cols = []
         for k in range(3):
             d = xx - Tensor(mt[k])
-            cols.append((d * d).sum(axis=1, keepdims=True) * (-0.5 / vt) - math.log(2 * math.pi * vt))
+            cols.append((d * d).sum(axis=1, keepdims=True) * (-0.5 / vt)
+                        - math.log(2 * math.pi * vt))
         return cols
 
     def eps_of(fn):
