@@ -1,13 +1,8 @@
 """Shared builders for the autoregressive tests: tiny models in float64 on tiny spaces
 that can be enumerated, so probabilities can be summed exactly."""
-import ctypes
-import glob
 import itertools
-import os
 
-import numba
 import numpy as np
-import pytest
 
 from scratch_gen.registry import DataSpec, get
 
@@ -27,42 +22,6 @@ TINY = {
 }
 SEQUENCE_MODELS = ("ngram", "mlp", "wavenet", "transformer")
 ALL_DISCRETE = ("ngram", "mlp", "wavenet", "made", "pixelcnn", "transformer")
-
-
-def _blas_threads():
-    """(get, set) for the OpenBLAS bundled with numpy, or None if it is not found."""
-    libs = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
-    for path in glob.glob(os.path.join(libs, "*openblas*")):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in ("scipy_openblas_%s_num_threads64_", "openblas_%s_num_threads"):
-            get, put = getattr(lib, name % "get", None), getattr(lib, name % "set", None)
-            if get is not None and put is not None:
-                put.argtypes = [ctypes.c_int]
-                return get, put
-    return None
-
-
-_BLAS = _blas_threads()
-
-
-@pytest.fixture(autouse=True, scope="package")
-def _one_thread():
-    """Numba's parallel kernels and OpenBLAS each keep a thread pool; on a shared 2-core
-    machine the pools only wait for each other on the tiny arrays these tests use
-    (a 2-D product measured 8x slower with the default pool). One thread each while
-    this package's tests run; the numbers are the same; both restored afterwards."""
-    numba_before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    blas_before = _BLAS[0]() if _BLAS else None
-    if _BLAS:
-        _BLAS[1](1)
-    yield
-    numba.set_num_threads(numba_before)
-    if _BLAS:
-        _BLAS[1](blas_before)
 
 
 def all_grid():

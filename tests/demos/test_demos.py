@@ -14,10 +14,10 @@ def test_demos_are_numbered_in_lecture_order():
 
 
 @pytest.mark.parametrize("demo", DEMOS, ids=lambda p: p.stem)
-def test_demo_runs_tiny_and_writes_pngs(demo, tmp_path):
+def test_demo_runs_tiny_and_writes_pngs(demo, tmp_path, one_thread_env):
     proc = subprocess.run([sys.executable, str(demo), "--tiny", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=300,
-                          env={**__import__("os").environ, "MPLBACKEND": "Agg"})
+                          env=one_thread_env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     pngs = list(tmp_path.rglob("*.png"))
     assert pngs, f"{demo.name} wrote no PNG into {tmp_path}"
