@@ -59,7 +59,7 @@ probabilities and entropy), pydoc (Python's reference manual; no truth). Images
 """
 
 from .base import DataError, Dataset, DiscreteDataset
-from .names import Names  # noqa: F401  (registers "names"; before .catalog keeps names())
+from .namegen import Names  # noqa: F401  (registers the "names" dataset)
 from .catalog import DATASETS, get, load, names
 from .files import FileData, load_path
 from .images import quantize

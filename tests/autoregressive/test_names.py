@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from scratch_gen import data
-from scratch_gen.data.names import INITIALS, MAX_SYLLABLES, TAILS, Names
+from scratch_gen.data.namegen import INITIALS, MAX_SYLLABLES, TAILS, Names
 
 
 def test_registered_and_loadable():
