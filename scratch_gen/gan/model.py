@@ -32,6 +32,14 @@ The switches (``--set key=value``; each is off in the slide's ``minimax`` varian
   linearly to zero, so the game settles instead of orbiting (``total_steps`` 0 means the
   variant's default number of steps; set it when training longer or shorter).
 
+Conditioning (He L1, "generative models are about p(x|y)"; Mirza & Osindero 2014):
+with ``conditional=true`` both players read y. ``cond_dim`` says what y is, as in
+scratch_gen/conditional/condition.py: 0 (default) an integer class label in
+``0..K-1`` (``K = spec.num_classes``), seen as one-hot; ``C > 0`` a vector of C numbers
+per example (any shape, flattened; standardized like points), e.g. the lower half of a
+glyph. Train with ``fit(model, (x, y))``; sample with ``sample(n, rng, label=k)`` or
+``sample(n, rng, condition=c)`` (one vector for all n samples, or n of them).
+
 Points are standardized (the data's mean removed, divided by one overall scale, so
 shapes are kept) before either network sees them, and g's output is mapped back: the
 same networks and learning rates then serve ring8 (radius 1) and grid25 (radius 5.7).
@@ -72,6 +80,7 @@ BASE_CONFIG = {
     "d_layers": 2,
     "channels": 32,
     "conditional": False,
+    "cond_dim": 0,            # conditional only: 0 = class labels, C > 0 = vectors of C numbers
     "init": "default",        # "he": He et al. 2015's normal init for both (nets.he_init)
 }
 
@@ -90,22 +99,31 @@ class GAN(Model):
         c = self.config
         self._check_config(c)
         self.conditional = bool(c["conditional"])
-        if self.conditional and not spec.num_classes:
-            raise UserError(f"conditional=true needs labelled data; {spec.name or 'this data'} "
-                            "has no classes")
-        labels = spec.num_classes if self.conditional else None
+        cond_dim = c["cond_dim"]
+        if cond_dim and not self.conditional:
+            raise UserError(f"{self.name()} setting cond_dim={cond_dim} needs conditional=true "
+                            "(an unconditional GAN reads no y)")
+        if self.conditional and not cond_dim and not spec.num_classes:
+            raise UserError(f"conditional=true with cond_dim=0 conditions on class labels, but "
+                            f"{spec.name or 'this data'} has no classes; give labelled data or "
+                            "cond_dim=C for condition vectors of C numbers")
+        self.cond_dim = int(cond_dim) if self.conditional else 0
+        labels = spec.num_classes if self.conditional and not cond_dim else None
+        vectors = self.cond_dim or None
         self.image = spec.kind == "image"
         self.latent_dim = c["latent_dim"] or (32 if self.image else 2)
         rng = self.rng
         if self.image:
-            self.G = ConvGenerator(self.latent_dim, spec.shape, c["channels"], labels, rng=rng)
-            self.D = ConvDiscriminator(spec.shape, c["channels"], c["pack"], labels,
+            self.G = ConvGenerator(self.latent_dim, spec.shape, c["channels"], labels, vectors,
+                                   rng=rng)
+            self.D = ConvDiscriminator(spec.shape, c["channels"], c["pack"], labels, vectors,
                                        spectral=c["spectral_norm"], rng=rng)
         else:
             d = spec.n_dims
-            self.G = MLPGenerator(self.latent_dim, d, c["hidden"], c["g_layers"], labels, rng=rng)
+            self.G = MLPGenerator(self.latent_dim, d, c["hidden"], c["g_layers"], labels,
+                                  vectors, rng=rng)
             self.D = MLPDiscriminator(d, c["hidden"], c["d_layers"], c["pack"], labels,
-                                      spectral=c["spectral_norm"], rng=rng)
+                                      vectors, spectral=c["spectral_norm"], rng=rng)
         if c["init"] == "he":
             he_init(self.G, rng)
             he_init(self.D, rng)
@@ -118,6 +136,8 @@ class GAN(Model):
         self.ema = optim.EMA(self.G, decay=c["ema"]) if c["ema"] > 0 else None
         self.shift = np.zeros(spec.n_dims or 1)
         self.scale = 1.0
+        self.cond_shift = np.zeros(self.cond_dim)
+        self.cond_scale = 1.0
         self.steps_done = 0
         self.d_steps = 0
         self.last_r1 = 0.0
@@ -125,6 +145,10 @@ class GAN(Model):
     @classmethod
     def _check_config(cls, c):
         losses._check_kind(c["loss"])
+        cd = c["cond_dim"]
+        if isinstance(cd, bool) or not isinstance(cd, (int, np.integer)) or cd < 0:
+            raise UserError(f"{cls.name()} setting cond_dim={cd!r}; expected 0 (class labels) "
+                            "or the number C of numbers in each condition vector")
         checks = [("k", c["k"] >= 1), ("pack", c["pack"] >= 1), ("r1", c["r1"] >= 0),
                   ("r1_every", c["r1_every"] >= 1),
                   ("gp", c["gp"] >= 0), ("ema", 0 <= c["ema"] < 1), ("lr", c["lr"] > 0),
@@ -140,7 +164,15 @@ class GAN(Model):
 
     # ---- data in the networks' coordinates -------------------------------------------
     def setup(self, train_x, train_y, rng):
-        """Standardize points: the mean and one overall scale of the training data."""
+        """Standardize points: the mean and one overall scale of the training data; and
+        so condition vectors, when the model reads them."""
+        if self.cond_dim:
+            if train_y is None:
+                raise UserError(f"{self.name()} with cond_dim={self.cond_dim} trains on (x, y) "
+                                "pairs; got no condition vectors")
+            y = self._vectors(train_y, len(train_y), standardize=False)
+            self.cond_shift = y.mean(axis=0).astype(np.float64)
+            self.cond_scale = float(y.std()) or 1.0
         if self.image:
             return
         x = self._flat(train_x)
@@ -185,13 +217,38 @@ class GAN(Model):
             return 1.0
         return max(0.0, (total - step) / tail)
 
+    def _vectors(self, y, n, standardize=True):
+        """Condition vectors (n, ...) -> (n, cond_dim) float32, standardized."""
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            raise UserError(f"condition vectors of dtype {y.dtype}: expected numbers")
+        c = y.reshape(len(y), -1) if y.ndim else y
+        if c.shape != (n, self.cond_dim):
+            raise UserError(f"condition vectors: expected shape ({n}, {self.cond_dim}) after "
+                            f"flattening, got {tuple(y.shape)}")
+        if not np.isfinite(c).all():
+            raise UserError("condition vectors hold nan or inf; expected finite numbers")
+        c = c.astype(np.float64)
+        if standardize:
+            c = (c - self.cond_shift) / self.cond_scale
+        return c.astype(np.float32)
+
     def _labels(self, y, n):
+        """y as the networks read it: int labels (n,), standardized vectors (n, C), or None."""
         if not self.conditional:
             return None
         if y is None:
-            raise UserError(f"{self.name()} with conditional=true trains on labelled data; "
-                            "got no labels")
-        return np.asarray(y)[:n]
+            what = (f"condition vectors of {self.cond_dim} numbers" if self.cond_dim
+                    else "labels")
+            raise UserError(f"{self.name()} with conditional=true trains on (x, y) pairs; "
+                            f"got no {what}")
+        y = np.asarray(y)[:n]
+        if self.cond_dim:
+            return self._vectors(y, n)
+        y = y.reshape(-1)
+        if y.dtype.kind == "f" and np.all(y == np.round(y)):
+            y = y.astype(np.int64)
+        return y
 
     def train_step(self, batch_x, batch_y, rng):
         c = self.config
@@ -248,8 +305,8 @@ class GAN(Model):
                 self.last_r1 = float(penalty["r1"].item()) / c["r1_every"]
             out["r1"] = self.last_r1
         if c["loss"] != "wasserstein":      # d's belief that real is real, fake is real
-            out["d_real"] = float(_sigmoid(real_logits.data).mean())
-            out["d_fake"] = float(_sigmoid(fake_logits.data).mean())
+            out["d_real"] = float(real_logits.sigmoid().mean().item())
+            out["d_fake"] = float(fake_logits.sigmoid().mean().item())
         return out
 
     def _generator_step(self, n, y, rng):
@@ -262,30 +319,58 @@ class GAN(Model):
         return {"g_loss": float(loss.item())}
 
     # ---- inference ------------------------------------------------------------------
-    def sample(self, n, rng, label=None, ema=True, reject=False, **options):
+    def sample(self, n, rng, label=None, condition=None, ema=True, reject=False, **options):
         """``g(z)``, ``z ~ N(0, I)``: one forward pass per sample, and no density (a GAN
-        is a direct generator; L14, "noise as latent variables"). With an EMA, the
-        averaged generator samples unless ``ema=False``. ``reject=True`` filters them
-        by discriminator rejection sampling (:meth:`rejection_sample`)."""
+        is a direct generator; L14, "noise as latent variables"). A conditional model
+        needs ``label`` (cond_dim 0) or ``condition`` (cond_dim C: one vector of C
+        numbers for all n samples, or n of them, any shape that flattens to C). With an
+        EMA, the averaged generator samples unless ``ema=False``. ``reject=True`` filters
+        them by discriminator rejection sampling (:meth:`rejection_sample`)."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise UserError(f"number of samples must be an integer >= 0, got {n!r}")
+        y = self._sample_condition(n, label, condition)
+        if reject:
+            return self.from_model(self.rejection_sample(n, rng, y, ema))
+        return self.from_model(self._generate(n, rng, y, ema))
+
+    def _sample_condition(self, n, label, condition):
+        """What g reads for n samples, from sample()'s label or condition."""
+        if label is not None and condition is not None:
+            raise UserError("give a label or a condition, not both")
+        if condition is not None:
+            if not self.conditional:
+                raise UserError(f"{self.name()} is unconditional; it takes no condition")
+            if not self.cond_dim:
+                raise UserError(f"{self.name()} conditions on class labels; pass label=, "
+                                "not a condition vector")
+            cond = np.asarray(condition)
+            if cond.size == self.cond_dim:
+                cond = np.broadcast_to(cond.reshape(1, -1), (n, self.cond_dim))
+            return self._vectors(cond, n)
+        if self.cond_dim:
+            if label is not None:
+                raise UserError(f"{self.name()} conditions on vectors of {self.cond_dim} "
+                                f"numbers, not on labels; got label={label!r} (pass "
+                                "condition=)")
+            raise UserError(f"{self.name()} conditions on vectors of {self.cond_dim} numbers; "
+                            "pass condition= (one vector, or one per sample)")
         label = self.check_label(label)
         if self.conditional and label is None:
             raise UserError(f"{self.name()} is conditional; pass a label in "
                             f"0..{self.spec.num_classes - 1}")
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise UserError(f"number of samples must be an integer >= 0, got {n!r}")
-        if reject:
-            return self.from_model(self.rejection_sample(n, rng, label, ema))
-        return self.from_model(self._generate(n, rng, label, ema))
+        return None if label is None else np.full(n, label, dtype=np.int64)
 
-    def _generate(self, n, rng, label=None, ema=True):
-        y = None if label is None else np.full(n, label, dtype=np.int64)
+    def _generate(self, n, rng, y=None, ema=True):
+        """n samples of g in its own coordinates (a host array), in chunks of 4096; ``y``:
+        what g reads per sample (labels or standardized vectors) or None. Each chunk
+        stays on the model's device until its one copy to the host."""
         with autograd.no_grad(), self.averaged(ema):
             out = [self.G(self.noise(min(4096, n - i), rng),
-                          None if y is None else y[i:i + 4096]).data
+                          None if y is None else y[i:i + 4096]).numpy()
                    for i in range(0, n, 4096)]
         return np.concatenate(out) if out else np.zeros((0,) + self.spec.shape, np.float32)
 
-    def rejection_sample(self, n, rng, label=None, ema=True, max_rounds=100):
+    def rejection_sample(self, n, rng, y=None, ema=True, max_rounds=100):
         """Discriminator rejection sampling (Azadi et al. 2019), in g's coordinates.
 
         The slide's optimal discriminator d* = p / (p + q) knows the density ratio:
@@ -296,16 +381,20 @@ class GAN(Model):
         guarantee; it removes what d is sure is fake, such as the thin bridges a
         continuous g must leave between separate modes. M is the largest logit seen on
         a first batch of 10,000 proposals, raised whenever a larger one turns up (as
-        Azadi et al. do). Needs an unpacked d (``pack=1``), which scores one sample."""
+        Azadi et al. do). Needs an unpacked d (``pack=1``), which scores one sample.
+        ``y``: one condition for all samples (a label's array or a vector's rows), as
+        sample() makes it, or None."""
         if self.config["pack"] != 1:
             raise UserError("rejection sampling needs a discriminator that scores single "
                             f"samples (pack=1); this one reads packs of {self.config['pack']}")
-        y_of = (lambda k: None) if label is None else (lambda k: np.full(k, label, np.int64))
+
+        def y_of(k):
+            return None if y is None else np.broadcast_to(y[:1], (k,) + y.shape[1:])
 
         def proposals(k):
-            x = self._generate(k, rng, label, ema)
+            x = self._generate(k, rng, y_of(k), ema)
             with autograd.no_grad():
-                return x, self.D(Tensor(x), y_of(k)).data.astype(np.float64)
+                return x, self.D(Tensor(x), y_of(k)).numpy().astype(np.float64)
         kept, count = [], 0
         x, a = proposals(10_000)
         m = float(a.max())
@@ -335,9 +424,10 @@ class GAN(Model):
         copies of itself, which is what d would see from a generator collapsed onto it."""
         m = self.config["pack"]
         xm = np.repeat(self.to_model(x), m, axis=0)
-        ym = None if y is None else np.repeat(np.asarray(y), m)
+        yc = self._labels(y, len(x)) if self.conditional else None
+        ym = None if yc is None else np.repeat(yc, m, axis=0)
         with autograd.no_grad():
-            a = self.D(Tensor(xm), ym).data
+            a = self.D(Tensor(xm), ym).numpy()
         return _sigmoid(a.astype(np.float64))
 
     def evaluate(self, test, dataset):
@@ -349,10 +439,10 @@ class GAN(Model):
         if n == 0 or self.conditional:
             return {}
         with autograd.no_grad():
-            real = self.D(Tensor(self.to_model(test.x[:n]))).data
+            real = self.D(Tensor(self.to_model(test.x[:n]))).numpy()
         fake_x = self.sample(n, rng, ema=False)
         with autograd.no_grad():
-            fake = self.D(Tensor(self.to_model(fake_x))).data
+            fake = self.D(Tensor(self.to_model(fake_x))).numpy()
         return {"d_real": float(_sigmoid(real).mean()), "d_fake": float(_sigmoid(fake).mean())}
 
     # ---- checkpoints ------------------------------------------------------------------
@@ -361,6 +451,8 @@ class GAN(Model):
                  "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
                  "shift": np.array(self.shift, dtype=np.float64),
                  "scale": float(self.scale), "steps_done": int(self.steps_done),
+                 "cond_shift": np.array(self.cond_shift, dtype=np.float64),
+                 "cond_scale": float(self.cond_scale),
                  "d_steps": int(self.d_steps), "last_r1": float(self.last_r1)}
         if self.ema is not None:
             state["ema"] = self.ema.state_dict()
@@ -373,6 +465,9 @@ class GAN(Model):
         self.opt_d.load_state_dict(state["opt_d"])
         self.shift = np.array(state["shift"], dtype=np.float64)
         self.scale = float(state["scale"])
+        if "cond_shift" in state:            # checkpoints from before vector conditions
+            self.cond_shift = np.array(state["cond_shift"], dtype=np.float64)
+            self.cond_scale = float(state["cond_scale"])
         self.steps_done = int(state["steps_done"])
         self.d_steps = int(state["d_steps"])
         self.last_r1 = float(state["last_r1"])

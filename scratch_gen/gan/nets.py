@@ -12,8 +12,9 @@ density to evaluate. d ends in one logit ``a``, ``d = sigmoid(a)``; the losses w
 Conditioning (He L1, "generative models are about p(x|y)"). Every network here takes an
 optional ``y``: integer class labels when built with ``num_classes=K`` (fed as one-hot
 vectors), or float vectors when built with ``cond_dim=C`` (e.g. a 2D start position).
-g reads ``[z, y]``; an MLP d reads ``[x, y]``; a convolutional d appends y to its
-flattened features before the last layer. Unconditional models pass nothing.
+g reads ``[z, y]``; an MLP d reads ``[x, y]``; a convolutional d is a projection
+discriminator (Miyato & Koyama 2018; see :class:`ConvDiscriminator`). Unconditional
+models pass nothing.
 
 Packing (PacGAN, Lin et al. 2018): a discriminator built with ``pack=m`` reads m samples
 at once, concatenated into one input (rows ``i*m .. i*m+m-1`` form pack i), and answers
@@ -64,7 +65,7 @@ class Condition:
             return None
         if y is None:
             raise UserError(f"this network is conditional; it needs y for its {n} inputs")
-        y = y.data if isinstance(y, Tensor) else np.asarray(y)
+        y = y.numpy() if isinstance(y, Tensor) else np.asarray(y)
         if self.num_classes:
             y = y.reshape(-1)
             if (y.shape != (n,) or not np.issubdtype(y.dtype, np.integer)
@@ -99,7 +100,7 @@ def he_init(module, rng, gain=2.0):
 
 
 def _concat(x, c):
-    return x if c is None else F.cat([x, Tensor(c.astype(x.dtype))], axis=1)
+    return x if c is None else F.cat([x, Tensor(c.astype(x.dtype), device=x.device)], axis=1)
 
 
 class MLPGenerator(nn.Module):
@@ -169,7 +170,7 @@ def upsample2(x):
     convolutions (Odena, Dumoulin & Olah 2016, "Deconvolution and checkerboard
     artifacts")."""
     n, c, h, w = x.shape
-    ones = Tensor(np.ones((1, 1, 1, 2, 1, 2), dtype=x.dtype))
+    ones = Tensor(np.ones((1, 1, 1, 2, 1, 2), dtype=x.dtype), device=x.device)
     return (x.reshape(n, c, h, 1, w, 1) * ones).reshape(n, c, 2 * h, 2 * w)
 
 
@@ -208,8 +209,24 @@ class ConvGenerator(nn.Module):
 
 class ConvDiscriminator(nn.Module, _Packing):
     """``d(x[, y])`` for small images: two stride-2 3x3 convolutions with leaky ReLU
-    (H -> H/4), flattened, y appended, and a linear layer to one logit. With ``pack=m``
-    the m images of a pack are stacked as channels."""
+    (H -> H/4) give the features ``phi(x)``, flattened; a linear layer ``psi`` reads
+    them to one logit. With ``pack=m`` the m images of a pack are stacked as channels
+    (and their m conditions side by side).
+
+    Conditioning is by projection (Miyato & Koyama 2018, "cGANs with projection
+    discriminator", eq. 3): ``logit = psi(phi(x)) + <V y, phi(x)>``, V a linear
+    embedding of y (a row per class for labels, a matrix for vectors). Why this form:
+    the optimal conditional d has logit ``log p(x|y) - log q(x|y)``, a function of x
+    *and* y jointly. Appending y to the features before the last layer, as this class
+    once did, adds ``w . y`` to the logit: a term in y alone, which cannot tell a real
+    pair from a fake pair with the same y (and fakes are drawn with the real y's, so it
+    cancels between them): d could not weigh y against x at all. The inner product
+    makes every feature's vote depend on y, a bilinear form that matches Miyato &
+    Koyama's derivation for categorical y (and for a Gaussian-like p(y|x) with vector
+    y), at the cost of one (packs*width, F) matrix. Injecting y at the input as extra
+    constant channels would also work, but makes every convolution carry y's channels
+    through every pixel (a broadcast image per condition number: 128 channels for the
+    lower half of a glyph), where the projection costs one matrix product."""
 
     def __init__(self, shape, channels=32, pack=1, num_classes=None, cond_dim=None,
                  spectral=False, rng=None):
@@ -224,23 +241,33 @@ class ConvDiscriminator(nn.Module, _Packing):
         self.conv1 = nn.Conv2d(cin * self.pack, c, 3, stride=2, padding=1, rng=rng)
         self.conv2 = nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, rng=rng)
         feat = 2 * c * ((h + 3) // 4) * ((w + 3) // 4)
-        self.out = nn.Linear(feat + self.pack * self.cond.width, 1, rng=rng)
+        self.out = nn.Linear(feat, 1, rng=rng)
+        layers = [self.conv1, self.conv2, self.out]
+        if self.cond.width:
+            self.embed = nn.Linear(self.pack * self.cond.width, feat, bias=False, rng=rng)
+            layers.append(self.embed)
         if spectral:
-            for layer in (self.conv1, self.conv2, self.out):
+            for layer in layers:
                 nn.spectral_norm(layer, rng=rng)
+
+    def features(self, x):
+        """``phi(x)``: (packs, F) features of the packed images."""
+        cin, h, w = _image_shape(self.shape)
+        hmap = x.reshape(self.packs(x.shape[0]), self.pack * cin, h, w)
+        hmap = leaky_relu(self.conv1(hmap))
+        hmap = leaky_relu(self.conv2(hmap))
+        return hmap.reshape(hmap.shape[0], -1)
 
     def forward(self, x, y=None):
         n = x.shape[0]
-        cin, h, w = _image_shape(self.shape)
-        packs = self.packs(n)
         c = self.cond.vector(y, n)
-        hmap = x.reshape(packs, self.pack * cin, h, w)
-        hmap = leaky_relu(self.conv1(hmap))
-        hmap = leaky_relu(self.conv2(hmap))
-        feat = hmap.reshape(packs, -1)
-        if c is not None:
-            feat = _concat(feat, c.reshape(packs, -1))
-        return self.out(feat).reshape(-1)
+        feat = self.features(x)
+        logit = self.out(feat).reshape(-1)
+        if c is None:
+            return logit
+        v = self.embed(Tensor(c.reshape(feat.shape[0], -1).astype(feat.dtype),
+                              device=feat.device))
+        return logit + (v * feat).sum(axis=1)
 
 
 def _image_shape(shape):
