@@ -25,50 +25,25 @@ import numpy as np
 
 from autograd import Tensor, no_grad
 import autograd.functional as F
-from autograd.nn import Linear, Module, ModuleList
+from autograd.nn import Module, ModuleList
 
 from ..common.errors import UserError
+from ..common.mixture import MixtureHead, mixture_log_density
 from ..registry import register
 from .chain import Autoregressive, check_sampling_options, draw
-
-LOG_2PI = math.log(2 * math.pi)
-
-
-class Conditional(Module):
-    """x_<i (N, i) -> mixture logits, means, log-scales, each (N, M)."""
-
-    def __init__(self, n_in, hidden, M, rng):
-        super().__init__()
-        self.M = M
-        self.fc1 = Linear(max(n_in, 1), hidden, rng=rng)
-        self.fc2 = Linear(hidden, hidden, rng=rng)
-        self.out = Linear(hidden, 3 * M, rng=rng)
-
-    def forward(self, parents):
-        h = self.fc2(self.fc1(parents).tanh()).tanh()
-        o = self.out(h)
-        M = self.M
-        return o[:, :M], o[:, M:2 * M], F.maximum(o[:, 2 * M:], -7.0)   # sigma >= e^-7
 
 
 class MDNNet(Module):
     def __init__(self, D, hidden, M, rng):
         super().__init__()
         self.D = D
-        self.conds = ModuleList([Conditional(i, hidden, M, rng) for i in range(D)])
+        self.conds = ModuleList([MixtureHead(max(i, 1), hidden, M, rng) for i in range(D)])
 
     def parents(self, z, i):
         """x_<i as the i-th network's input (a zero column for i = 0)."""
         if i == 0:
             return Tensor(np.zeros((len(z), 1), dtype=self.conds[0].fc1.weight.dtype))
         return z[:, :i]
-
-
-def mixture_log_density(x, logits, mu, log_s):
-    """``log sum_m pi_m N(x; mu_m, s_m^2)`` with ``pi = softmax(logits)``; x (N, 1)."""
-    r = (x - mu) / log_s.exp()
-    log_n = -0.5 * r * r - log_s - 0.5 * LOG_2PI
-    return F.logsumexp(F.log_softmax(logits, axis=1) + log_n, axis=1)
 
 
 @register("autoregressive", "mdn")

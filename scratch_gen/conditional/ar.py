@@ -37,11 +37,9 @@ from autograd import Tensor, no_grad, nn, optim
 from autograd import functional as F
 
 from ..common.errors import UserError
+from ..common.mixture import MixtureHead, mixture_log_density
 from ..registry import register
 from .condition import Conditioned
-
-LOG_2PI = math.log(2 * math.pi)
-
 
 class _Trained(Conditioned):
     """Adam on the conditional NLL per dimension, with an optional cosine decay."""
@@ -80,22 +78,6 @@ class _Trained(Conditioned):
 
 # =============================================================== continuous: the MDN
 
-class MixtureHead(nn.Module):
-    """``(x_<i, y) -> `` mixture logits, means and log-scales (each (n, M)) of x_i."""
-
-    def __init__(self, n_in, hidden, M, rng):
-        super().__init__()
-        self.M = M
-        self.fc1 = nn.Linear(n_in, hidden, rng=rng)
-        self.fc2 = nn.Linear(hidden, hidden, rng=rng)
-        self.out = nn.Linear(hidden, 3 * M, rng=rng)
-
-    def forward(self, inputs):
-        o = self.out(self.fc2(self.fc1(inputs).tanh()).tanh())
-        M = self.M
-        return o[:, :M], o[:, M:2 * M], F.maximum(o[:, 2 * M:], -7.0)   # sigma >= e^-7
-
-
 class MDNNet(nn.Module):
     def __init__(self, D, width, hidden, M, rng):
         super().__init__()
@@ -104,13 +86,6 @@ class MDNNet(nn.Module):
     def inputs(self, z, c, i):
         """``[x_<i, y]``: what the i-th factor reads."""
         return c if i == 0 else F.cat([z[:, :i], c], axis=1)
-
-
-def mixture_log_density(x, logits, mu, log_s):
-    """``log sum_m pi_m N(x; mu_m, s_m^2)``, ``pi = softmax(logits)``; x is (n, 1)."""
-    r = (x - mu) / log_s.exp()
-    return F.logsumexp(F.log_softmax(logits, axis=1) - 0.5 * r * r - log_s - 0.5 * LOG_2PI,
-                       axis=1)
 
 
 @register("conditional", "ar-mdn")
