@@ -102,15 +102,16 @@ def gradient_penalty(discriminator, x_real, x_fake, lam, rng, y=None):
     ``e ~ U[0, 1]`` per pack (Gulrajani et al. 2017, Algorithm 1): the soft form of the
     1-Lipschitz constraint the Wasserstein critic needs, enforced where it matters,
     between the two distributions."""
-    real = x_real.data if isinstance(x_real, Tensor) else np.asarray(x_real)
-    fake = x_fake.data if isinstance(x_fake, Tensor) else np.asarray(x_fake)
+    real = x_real if isinstance(x_real, Tensor) else Tensor(np.asarray(x_real))
+    fake = x_fake if isinstance(x_fake, Tensor) else Tensor(np.asarray(x_fake))
     if real.shape != fake.shape:
         raise ValueError(f"gradient_penalty: real {real.shape} and fake {fake.shape} differ")
     n = real.shape[0]
     packs = discriminator.packs(n)
-    e = rng.random(packs).astype(real.dtype)
-    e = np.repeat(e, n // packs).reshape((n,) + (1,) * (real.ndim - 1))
-    x_hat = e * real + (1 - e) * fake
+    e = rng.random(packs).astype(np.dtype(real.dtype))
+    e = Tensor(np.repeat(e, n // packs).reshape((n,) + (1,) * (real.ndim - 1)),
+               device=real.device)            # the mix is made where the data lives
+    x_hat = (e * real + (1 - e) * fake).detach()
     _, g = input_gradient(discriminator, x_hat, y)
     norms = (_squared_norms(g, packs) + 1e-12).sqrt()
     return lam * ((norms - 1.0) ** 2).mean()

@@ -93,9 +93,11 @@ def he_init(module, rng, gain=2.0):
         if w is None:
             continue
         fan_in = int(np.prod(w.shape[1:]))
-        w.data[...] = rng.normal(0.0, np.sqrt(gain / fan_in), w.shape)
-        if m._parameters.get("bias") is not None:
-            m._parameters["bias"].data[...] = 0.0
+        new = rng.normal(0.0, np.sqrt(gain / fan_in), w.shape).astype(np.dtype(w.dtype))
+        w.data = Tensor(new, device=w.device).data       # on the parameter's own device
+        b = m._parameters.get("bias")
+        if b is not None:
+            b.data = Tensor(np.zeros(b.shape, np.dtype(b.dtype)), device=b.device).data
     return module
 
 
