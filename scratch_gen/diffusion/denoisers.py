@@ -54,7 +54,14 @@ def sinusoidal_embedding(t, dim, max_period=10000.0):
 
 class Conditioning(nn.Module):
     """Embeds the condition of p(x | y): class labels and/or a continuous vector, each with
-    a learned "null" for the unconditional model (see the module docstring)."""
+    a learned "null" for the unconditional model (see the module docstring).
+
+    A vector goes through a small MLP (Linear, SiLU, Linear) into the embedding, so the
+    network can read a nonlinear summary of it (a glyph's lower half, 128 pixels, is more
+    than a bias per channel can say linearly). The null of a vector is a learned
+    embedding selected by a flag (``c_keep`` False), not the zero vector: zero is often a
+    legitimate condition (an empty lower half, the origin of a 2D start position), and the
+    unconditional model must not be confused with the model given that input."""
 
     def __init__(self, dim, num_classes=None, cond_dim=None, rng=None):
         super().__init__()
@@ -63,6 +70,7 @@ class Conditioning(nn.Module):
         self.label = nn.Embedding(self.num_classes + 1, dim, rng=rng) if self.num_classes else None
         if self.cond_dim:
             self.vector = nn.Linear(self.cond_dim, dim, rng=rng)
+            self.vector2 = nn.Linear(dim, dim, rng=rng)
             self.null_vector = nn.Parameter(np.zeros((1, dim), np.float32))
         else:
             self.vector = None
@@ -83,18 +91,18 @@ class Conditioning(nn.Module):
         elif self.label is not None:
             out = self.label(np.full(n, self.num_classes))          # all null
         if self.vector is not None:
+            null = self.null_vector + np.zeros((n, 1), np.float32)
             if c is None:
-                v = self.null_vector + np.zeros((n, 1), np.float32)
+                v = null
             else:
-                c = np.asarray(c, dtype=np.float32).reshape(n, -1)
-                if c.shape[1] != self.cond_dim:
-                    raise UserError(f"conditioning vector c has {c.shape[1]} numbers per "
-                                    f"example; this network takes {self.cond_dim}")
-                v = self.vector(Tensor(c))
+                c = np.asarray(c, dtype=np.float32)
+                if c.size != n * self.cond_dim:
+                    raise UserError(f"conditioning vectors c of shape {c.shape}: expected {n} "
+                                    f"vectors of {self.cond_dim} numbers")
+                v = self.vector2(F.silu(self.vector(Tensor(c.reshape(n, self.cond_dim)))))
                 if c_keep is not None:
                     keep = np.asarray(c_keep, dtype=bool).reshape(n, 1)
-                    v = F.where(np.broadcast_to(keep, v.shape), v,
-                                self.null_vector + np.zeros((n, 1), np.float32))
+                    v = F.where(np.broadcast_to(keep, v.shape), v, null)
             out = v if out is None else out + v
         elif c is not None:
             raise UserError("this network was built without a conditioning vector "
@@ -180,6 +188,9 @@ class MLPDenoiser(nn.Module):
         emb_dim = emb_dim or hidden
         self.dim = int(dim)
         self.fourier = int(fourier)
+        # Drawn from the init rng and saved with the weights (a buffer). A fixed generator
+        # per configuration was tried: the tiny 2D runs' mode figures moved by +-0.1
+        # between draws of B, so the draw is part of the seed, as the weights are.
         g = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng or 0)
         self.register_buffer("freqs", random_frequencies(self.fourier, self.dim, fourier_max, g))
         self.time = TimeEmbedding(emb_dim, num_classes=num_classes, cond_dim=cond_dim, rng=rng)
@@ -193,6 +204,19 @@ class MLPDenoiser(nn.Module):
         for block in self.blocks:
             h = block(h, e)
         return self.out(F.silu(h))
+
+    def load_state_dict(self, state, strict=True):
+        """As nn.Module's, except for states saved before the ``freqs`` buffer existed:
+        with ``fourier`` = 0 the buffer is empty and nothing is missing, so they load;
+        with fourier > 0 such a state is from the per-axis-octave features, whose input
+        layer has another shape and another meaning: a one-line error says so."""
+        if "freqs" not in state:
+            if self.fourier:
+                raise ValueError("this state has no Fourier frequencies 'freqs': it was saved "
+                                 "before random Fourier features (per-axis octaves, another "
+                                 "input layer); retrain it, or build with fourier=0")
+            state = dict(state, freqs=self.freqs.copy())
+        return super().load_state_dict(state, strict)
 
     def features(self, x):
         if isinstance(x, Tensor):

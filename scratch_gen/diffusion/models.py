@@ -8,7 +8,8 @@
   sequences by iterating the forward step, then train f_theta to predict x_{t-1} from
   (x_t, t), and sample ``x_{t-1} ~ N(f_theta(x_t, t), sigma^2)``.
 - ``diffusion/ddpm-cond``: DDPM on p(x | y) with label dropout, sampled with
-  classifier-free guidance (Ho & Salimans 2022).
+  classifier-free guidance (Ho & Salimans 2022); y a class label (``cond_dim`` 0) or a
+  vector of ``cond_dim`` numbers (the conditional chapter's interface).
 
 Data in model units: continuous data is standardized (``(x - mean) / scale`` with one
 scalar scale, fitted in ``setup``), because the schedule assumes data of unit size --
@@ -117,11 +118,13 @@ class _Diffusion(Model):
                     all(isinstance(m, int) and m > 0 for m in mults)):
                 raise UserError(f"mults={mults!r}: expected a list of positive integers")
             self.net = UNet(self.image_chw[0], c["channels"], tuple(mults),
-                            num_classes=self._num_classes(), rng=self.rng)
+                            num_classes=self._num_classes(), cond_dim=self._cond_dim(),
+                            rng=self.rng)
         else:
             self.image_chw = None
             self.net = MLPDenoiser(spec.n_dims, c["hidden"], c["depth"],
-                                   num_classes=self._num_classes(), fourier=c["fourier"],
+                                   num_classes=self._num_classes(),
+                                   cond_dim=self._cond_dim(), fourier=c["fourier"],
                                    fourier_max=c["fourier_max"], rng=self.rng)
         self.opt = optim.Adam(self.net.parameters(), lr=c["lr"])
         self.ema = optim.EMA(self.net, decay=c["ema"])
@@ -131,6 +134,9 @@ class _Diffusion(Model):
         self.data_scale = 1.0
 
     def _num_classes(self):
+        return None
+
+    def _cond_dim(self):
         return None
 
     # ---- data <-> model units -------------------------------------------------------
@@ -199,10 +205,11 @@ class _Diffusion(Model):
             self.data_scale = scale if scale > 0 else 1.0
 
     # ---- the network as a function of arrays ---------------------------------------
-    def _net_fn(self, y=None):
+    def _net_fn(self, cond=None):
         """``f(x_t, t) -> network output`` on float64 arrays, without a graph, in chunks
-        (so a 2,500-point sampler or a big bound fits in memory). ``y`` (N,) labels are
-        sliced along with x."""
+        (so a 2,500-point sampler or a big bound fits in memory). ``cond``: None, or the
+        network's condition keywords (``y`` labels, or ``c`` vectors and ``c_keep``), one
+        row per example, sliced along with x."""
         chunk = 256 if self.image_chw is not None else 8192
 
         def f(x, t):
@@ -210,8 +217,8 @@ class _Diffusion(Model):
             with no_grad():
                 for i in range(0, len(x), chunk):
                     sl = slice(i, i + chunk)
-                    yy = None if y is None else y[sl]
-                    out[sl] = self.net(x[sl].astype(np.float32), t[sl], yy).data
+                    kw = {} if cond is None else {k: v[sl] for k, v in cond.items()}
+                    out[sl] = self.net(x[sl].astype(np.float32), t[sl], **kw).data
             return out
         return f
 
@@ -279,20 +286,27 @@ class _Diffusion(Model):
             raise UserError(f"eta={eta}: expected >= 0 (0 is deterministic DDIM, 1 is DDPM)")
         return sampler, steps, eta
 
-    def sample(self, n, rng, label=None, **options):
+    def sample(self, n, rng, label=None, condition=None, **options):
         """``n`` samples in data units. Options: ``sampler`` ("ancestral" | "ddim"),
         ``steps`` (fewer than T: the respaced generalized step, Song et al. eq. 12),
         ``eta`` (DDIM's noise, default 0; ancestral is eta = 1); for ``ddpm-cond``,
-        ``guidance`` w and ``label`` (an int, or one int per sample)."""
-        return self._run(n, rng, label, None, False, options)[0]
+        ``guidance`` w and ``label`` (an int, or one int per sample) or, when built with
+        ``cond_dim`` C > 0, ``condition`` (one vector of C numbers for all n samples, or
+        n of them)."""
+        return self._run(n, rng, label, condition, None, False, options)[0]
 
-    def sample_path(self, n, rng, label=None, x_T=None, **options):
+    def sample_path(self, n, rng, label=None, x_T=None, condition=None, **options):
         """``(samples in data units, path in model units (K + 1, n, ...))``: the reverse
         trajectory from x_T, for the pictures. ``x_T`` fixes the starting noise ("dice
         rolls")."""
-        return self._run(n, rng, label, x_T, True, options)
+        return self._run(n, rng, label, condition, x_T, True, options)
 
-    def _run(self, n, rng, label, x_T, record, options):
+    def _count(self, n):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise UserError(f"number of samples must be an integer >= 0, got {n!r}")
+        return int(n)
+
+    def _run(self, n, rng, label, condition, x_T, record, options):
         raise NotImplementedError
 
     # ---- likelihood ----------------------------------------------------------------
@@ -306,6 +320,9 @@ class _Diffusion(Model):
         ``total``, an upper bound on -log p_theta(x). Uses the EMA weights."""
         rng = np.random.default_rng(0) if rng is None else rng
         z = self.bound_input(x)
+        if y is not None and len(y) != len(z):
+            raise UserError(f"{len(y)} labels or conditions for {len(z)} examples; expected "
+                            "one per example")
         with self._ema_weights():
             terms = bound_mod.variational_bound(
                 self._mean_fn(y), self.schedule, z, rng, variance=self._bound_variance(),
@@ -351,43 +368,41 @@ class DDPM(_Diffusion):
         t = rng.integers(1, self.schedule.T + 1, size=n)
         eps = rng.standard_normal(x0.shape)
         x_t = self.schedule.q_sample(x0, t, eps)
-        y = self._train_labels(batch_y, rng, n)
-        pred = self.net(x_t.astype(np.float32), t, y)
+        cond = self._train_cond(batch_y, rng, n)
+        pred = self.net(x_t.astype(np.float32), t, **(cond or {}))
         loss = F.mse_loss(pred, Tensor(eps.astype(np.float32)))
         norm = self._update(loss)
         return {"loss": loss.item(), "grad_norm": norm}
 
-    def _train_labels(self, batch_y, rng, n):
+    def _train_cond(self, batch_y, rng, n):
         return None
 
-    def _labels(self, label, n):
-        """The label of each of n samples: None, or ``label`` checked (an int for all, or,
-        for conditional models, a sequence of n ints: one batch for many classes)."""
-        if label is None or np.ndim(label) == 0:
-            label = self.check_label(label)
-            return None if label is None else np.full(n, label, dtype=np.int64)
-        labels = [self.check_label(int(v)) for v in np.asarray(label).reshape(-1)]
-        if len(labels) != n:
-            raise UserError(f"{len(labels)} labels for {n} samples; expected one per sample")
-        return np.array(labels, dtype=np.int64)
+    def _sample_cond(self, n, label, condition):
+        """The network's condition keywords for n samples (None: unconditional)."""
+        if condition is not None:
+            raise UserError(f"{self.name()} is unconditional; it cannot sample with a "
+                            "condition vector")
+        self.check_label(label)
+        return None
 
-    def _eps_fn(self, labels=None, guidance=1.0):
+    def _eps_fn(self, cond=None, guidance=1.0):
         return self._net_fn()
 
     def _mean_fn(self, y=None):
-        eps_fn = self._net_fn(None if y is None else np.asarray(y))
+        eps_fn = self._net_fn(None if y is None else {"y": np.asarray(y)})
         return lambda x, t: self.schedule.mean_from_eps(x, t, eps_fn(x, t))
 
-    def _run(self, n, rng, label, x_T, record, options):
+    def _run(self, n, rng, label, condition, x_T, record, options):
+        n = self._count(n)
         allowed = {"sampler", "steps", "eta"} | ({"guidance"} if self.conditional else set())
         sampler, steps, eta = self._options(options, allowed)
-        labels = self._labels(label, n)
+        cond = self._sample_cond(n, label, condition)
         guidance = float(options.get("guidance", 1.0) if options.get("guidance") is not None
                          else 1.0)
         x = self._noise(n, rng) if x_T is None else np.asarray(x_T, dtype=np.float64)
         clip = 1.0 if self.image_chw is not None else None
         with self._ema_weights():
-            eps_fn = self._eps_fn(labels, guidance)
+            eps_fn = self._eps_fn(cond, guidance)
             if sampler == "ancestral" and (steps is None or steps == self.schedule.T) \
                     and eta == 1.0:
                 out = sampling.ancestral(eps_fn, self.schedule, x, rng,
@@ -404,60 +419,188 @@ class DDPM(_Diffusion):
 
 @register("diffusion", "ddpm-cond")
 class ConditionalDDPM(DDPM):
-    description = "class-conditional DDPM with label dropout and classifier-free guidance"
+    """DDPM on p(x | y), y either a class label (``cond_dim`` 0, the default) or a vector
+    of ``cond_dim`` = C numbers (any shape per example, flattened; e.g. a glyph's lower
+    half for completion, a 2D start position). The interface is the conditional chapter's
+    (scratch_gen/conditional/condition.py): train with ``train.fit(model, (x, y))``;
+    sample with ``model.sample(n, rng, label=k)`` or ``model.sample(n, rng,
+    condition=c)`` (one vector for all n samples, or an (n, C) array), ``guidance=w``.
+
+    The condition enters the denoiser through its embedding, added to the time
+    embedding (MLP and U-Net alike, denoisers.Conditioning). Vectors are centred and
+    scaled (one scalar) by their training statistics, as the data is. For guidance
+    the unconditional model is the same network given the *null* condition: a learned
+    null label, or for vectors a learned null embedding chosen by a flag (not the zero
+    vector, which is often a real condition: an empty lower half). Without a label or
+    condition, sample() draws from that unconditional model."""
+    description = ("conditional DDPM (class labels, or vectors with cond_dim) with label "
+                   "dropout and classifier-free guidance")
     slide = ("He L1, 'Generative models are about p(x|y)'; Ho & Salimans 2022 "
              "(classifier-free guidance)")
     conditional = True
-    default_config = dict(DDPM.default_config, p_uncond=0.1, guidance=1.0)
+    default_config = dict(DDPM.default_config, p_uncond=0.1, guidance=1.0, cond_dim=0)
 
     def __init__(self, spec, config=None, rng=None):
-        if not spec.num_classes:
-            raise UserError(f"{self.name()} needs labelled data (num_classes); "
-                            f"{spec.name or 'this data'} has none")
+        cond_dim = dict(self.default_config, **(config or {})).get("cond_dim", 0)
+        if isinstance(cond_dim, bool) or not isinstance(cond_dim, (int, np.integer)) or \
+                cond_dim < 0:
+            raise UserError(f"{self.name()} setting cond_dim={cond_dim!r}: expected 0 (class "
+                            "labels) or the number of numbers in each condition vector")
+        if cond_dim == 0 and not spec.num_classes:
+            raise UserError(f"{self.name()} conditions on class labels (cond_dim=0) and needs "
+                            f"labelled data (num_classes); {spec.name or 'this data'} has "
+                            "none; give labelled data or condition vectors (cond_dim=C)")
         super().__init__(spec, config, rng)
         if not 0.0 <= self.config["p_uncond"] < 1.0:
             raise UserError(f"p_uncond={self.config['p_uncond']!r}: expected a probability "
                             "in [0, 1)")
+        self.width = int(self.config["cond_dim"])
+        self.cond_mean = np.zeros(self.width)         # vectors: training statistics
+        self.cond_scale = 1.0
+
+    @property
+    def by_label(self):
+        return self.width == 0
 
     def _num_classes(self):
-        return self.spec.num_classes
+        return self.spec.num_classes if self._vector_width() == 0 else None
+
+    def _cond_dim(self):
+        return self._vector_width() or None
+
+    def _vector_width(self):
+        return int(self.config["cond_dim"])
+
+    def check_label(self, label):
+        if label is not None and not self.by_label:
+            raise UserError(f"{self.name()} conditions on vectors of {self.width} numbers, "
+                            f"not on labels; got label={label!r} (pass condition=)")
+        return super().check_label(label)
+
+    # ---- y -> the network's condition --------------------------------------------------
+    def _vectors(self, c, n, what="condition vectors"):
+        """(n, C) float64 from anything of n * C numbers, checked; then standardized."""
+        c = np.asarray(c)
+        if c.dtype.kind not in "biuf":
+            raise UserError(f"{what} of dtype {c.dtype}: expected numbers")
+        if c.ndim == 0 or len(c) != n or c.size != n * self.width:
+            raise UserError(f"{what} of shape {c.shape}: expected {n} vectors of {self.width} "
+                            f"numbers each (cond_dim={self.width})")
+        c = c.reshape(n, self.width).astype(np.float64)
+        if not np.isfinite(c).all():
+            raise UserError(f"{what} hold nan or inf; expected finite numbers")
+        return (c - self.cond_mean) / self.cond_scale
+
+    def _labels(self, y, n):
+        y = np.asarray(y).reshape(-1)
+        if y.dtype.kind == "f" and np.all(y == np.round(y)):
+            y = y.astype(np.int64)
+        k = self.spec.num_classes
+        if y.shape != (n,) or y.dtype.kind not in "iu" or (n and (y.min() < 0 or y.max() >= k)):
+            raise UserError(f"labels y: expected {n} integers in 0..{k - 1}, got shape "
+                            f"{y.shape} dtype {y.dtype}")
+        return y.astype(np.int64)
+
+    def _cond(self, y, n, keep=None):
+        """User-facing labels or vectors of n examples -> the network's keywords."""
+        if self.by_label:
+            labels = self._labels(y, n)
+            if keep is not None:
+                labels = np.where(keep, labels, NULL_LABEL)
+            return {"y": labels}
+        c = self._vectors(y, n)
+        return {"c": c, "c_keep": np.ones(n, bool) if keep is None else keep}
+
+    def _null(self, cond):
+        """The same batch with every condition replaced by the null one."""
+        if "y" in cond:
+            return {"y": np.full(len(cond["y"]), NULL_LABEL)}
+        return {"c": cond["c"], "c_keep": np.zeros(len(cond["c"]), bool)}
 
     def setup(self, train_x, train_y, rng):
         if train_y is None:
-            raise UserError(f"{self.name()} trains on labelled data; got no labels")
+            raise UserError(f"{self.name()} trains on (x, y) pairs; got no labels or "
+                            "conditions")
         super().setup(train_x, train_y, rng)
+        if not self.by_label:
+            c = self._vectors(train_y, len(train_y), "training condition vectors")
+            self.cond_mean = c.mean(axis=0)
+            scale = float(np.sqrt(((c - self.cond_mean) ** 2).mean()))
+            self.cond_scale = scale if scale > 0 else 1.0
+        else:
+            self._labels(train_y, len(train_y))
 
-    def _train_labels(self, batch_y, rng, n):
+    def _train_cond(self, batch_y, rng, n):
         """Label dropout (Ho & Salimans 2022, Algorithm 1): with probability p_uncond the
-        label is replaced by the null label, so one network learns both eps(x_t | y) and
-        eps(x_t), the two halves of guidance."""
+        condition is replaced by the null one, so one network learns both eps(x_t | y)
+        and eps(x_t), the two halves of guidance."""
         if batch_y is None:
-            raise UserError(f"{self.name()} trains on labelled data; got no labels")
-        y = np.asarray(batch_y).astype(np.int64).reshape(-1)
-        drop = rng.random(n) < self.config["p_uncond"]
-        return np.where(drop, NULL_LABEL, y)
+            raise UserError(f"{self.name()} trains on (x, y) pairs; got no labels or "
+                            "conditions")
+        return self._cond(batch_y, n, keep=rng.random(n) >= self.config["p_uncond"])
 
-    def _eps_fn(self, labels=None, guidance=None):
-        """eps for sampling: unconditional (the null label) when ``labels`` is None, else
-        ``eps_u + w (eps_c - eps_u)`` (sampling.guided_eps), w = ``guidance`` (config
+    def _sample_cond(self, n, label, condition):
+        """The condition of each of n samples: a label (an int, or n of them), or a vector
+        (one for all, or n of them); None (neither): the unconditional model."""
+        if condition is not None:
+            if label is not None:
+                raise UserError("give a label or a condition, not both")
+            if self.by_label:
+                raise UserError(f"{self.name()} conditions on class labels (cond_dim=0); "
+                                "pass label=, not a condition vector")
+            c = np.asarray(condition)
+            if c.size == self.width:                     # one vector for all n samples
+                c = np.broadcast_to(c.reshape(1, -1), (n, self.width))
+            return self._cond(c, n)
+        if label is None:
+            return None
+        if np.ndim(label) == 0 or not self.by_label:
+            label = self.check_label(label)
+            return self._cond(np.full(n, label, dtype=np.int64), n)
+        return self._cond(label, n)                      # one label per sample
+
+    def _mean_fn(self, y=None):
+        """The reverse mean given y (labels or vectors, one per example), for the bound;
+        y None: the unconditional model."""
+        if y is None:
+            eps_fn = self._net_fn(None)
+        else:
+            eps_fn = self._net_fn(self._cond(y, len(y)))
+        return lambda x, t: self.schedule.mean_from_eps(x, t, eps_fn(x, t))
+
+    def _eps_fn(self, cond=None, guidance=None):
+        """eps for sampling: unconditional (the null condition) when ``cond`` is None,
+        else ``eps_u + w (eps_c - eps_u)`` (sampling.guided_eps), w = ``guidance`` (config
         default 1: plain conditional). Both halves in one network call on a doubled
         batch, as Ho & Salimans' implementation does."""
-        if labels is None:
-            return self._net_fn(None)          # the network reads no label as all-null
+        if cond is None:
+            return self._net_fn(None)          # the network reads no condition as null
         w = self.config["guidance"] if guidance is None else guidance
         if w == 1.0:
-            return self._net_fn(labels)
-        both = self._net_fn(np.concatenate([np.full(len(labels), NULL_LABEL), labels]))
+            return self._net_fn(cond)
+        null = self._null(cond)
+        both = self._net_fn({k: np.concatenate([null[k], cond[k]]) for k in cond})
 
         def eps(x, t):
             e = both(np.concatenate([x, x]), np.concatenate([t, t]))
             return sampling.guided_eps(e[:len(x)], e[len(x):], w)
         return eps
 
-    def _run(self, n, rng, label, x_T, record, options):
+    def _run(self, n, rng, label, condition, x_T, record, options):
         if options.get("guidance") is None:
             options = dict(options, guidance=self.config["guidance"])
-        return super()._run(n, rng, label, x_T, record, options)
+        return super()._run(n, rng, label, condition, x_T, record, options)
+
+    def state_dict(self):
+        return dict(super().state_dict(), cond_mean=self.cond_mean.copy(),
+                    cond_scale=float(self.cond_scale))
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        # checkpoints from before vector conditions hold neither: labels need none
+        self.cond_mean = np.array(state.get("cond_mean", np.zeros(self.width)),
+                                  dtype=np.float64).reshape(-1)
+        self.cond_scale = float(state.get("cond_scale", 1.0))
 
 
 # ============================================================================= lecture
@@ -518,13 +661,17 @@ class Lecture(_Diffusion):
         3.2), for sampling and for the bound alike, whatever ``variance`` says."""
         return "beta"
 
-    def _run(self, n, rng, label, x_T, record, options):
+    def _run(self, n, rng, label, condition, x_T, record, options):
         """The slide's reverse process: x_{t-1} ~ N(f_theta(x_t, t), beta_t I), the last
         step its mean. ``sampler="ddim"`` reads the same f as a noise prediction (invert
         Ho et al. eq. 11: eps = (x_t - sqrt(alpha_t) f) sqrt(1 - abar_t) / beta_t) and
         runs DDIM on it, to compare."""
+        n = self._count(n)
         sampler, steps, eta = self._options(options, {"sampler", "steps", "eta"})
         self.check_label(label)
+        if condition is not None:
+            raise UserError(f"{self.name()} is unconditional; it cannot sample with a "
+                            "condition vector")
         x = self._noise(n, rng) if x_T is None else np.asarray(x_T, dtype=np.float64)
         with self._ema_weights():
             mean_fn = self._mean_fn()

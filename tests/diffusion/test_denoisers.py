@@ -45,6 +45,24 @@ def test_fourier_frequencies_are_saved_with_the_network():
         np.testing.assert_array_equal(a(x, t).data, b(x, t).data)
 
 
+def test_states_saved_without_the_frequency_buffer():
+    """Raw-input networks (fourier=0) saved before the buffer existed load and compute
+    the same; with fourier > 0 such a state cannot be one of ours: a clear error."""
+    rng = np.random.default_rng(5)
+    a = MLPDenoiser(2, hidden=8, depth=1, fourier=0, rng=1)
+    _perturb(a, rng)
+    old = {k: v for k, v in a.state_dict().items() if k != "freqs"}
+    b = MLPDenoiser(2, hidden=8, depth=1, fourier=0, rng=2)
+    b.load_state_dict(old)
+    x, t = rng.standard_normal((3, 2)), np.array([1, 2, 3])
+    with no_grad():
+        np.testing.assert_array_equal(a(x, t).data, b(x, t).data)
+    c = MLPDenoiser(2, hidden=8, depth=1, fourier=4, rng=1)
+    state = {k: v for k, v in c.state_dict().items() if k != "freqs"}
+    with pytest.raises(ValueError, match="per-axis octaves"):
+        c.load_state_dict(state)
+
+
 def test_upsample2_is_nearest_neighbour_and_differentiable():
     x = np.arange(2 * 3 * 2 * 3, dtype=np.float64).reshape(2, 3, 2, 3)
     up = upsample2(Tensor(x)).data
@@ -129,5 +147,5 @@ def test_continuous_conditioning_vector_with_dropout_to_null():
     (out * out).sum().backward()
     cond = net.time.cond
     assert np.abs(cond.vector.weight.grad).sum() > 0 and np.abs(cond.null_vector.grad).sum() > 0
-    with pytest.raises(UserError, match="takes 3"):
+    with pytest.raises(UserError, match="4 vectors of 3 numbers"):
         net(x, t, y, c=rng.standard_normal((4, 2)))
