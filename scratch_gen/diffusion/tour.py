@@ -51,6 +51,7 @@ def _ring_row(out_dir, variant, b, seed):
             "test_nll": sc["bound"], "entropy": sc["entropy"], "kl": sc["bound_minus_entropy"],
             "modes": f"{sc['modes']}/{sc['n_modes']}", "high_quality": sc["high_quality"],
             "mmd2": sc["mmd2"], "mmd2_baseline": sc["mmd2_baseline"],
+            "mmd_ratio": sc["mmd_ratio"],
             "seconds": seconds + time.perf_counter() - t0,
             "figures": [os.path.relpath(f, out_dir) for f in figs],
             "slide": model.slide, "note": BOUND_NOTE}
