@@ -3,8 +3,9 @@ built-in dataset, train it with the workbench's loop, and score it against the t
 
 The scores are the workbench's (scratch_gen.metrics): PacGAN's mode metrics on ring8 and
 grid25 (2,500 samples; high quality = within 3 std of a mode), MMD against true samples
-as a ratio to the MMD between true samples (mmd_figures), and the variational bound (an upper bound on the NLL) next to the dataset's
-entropy, so ``bound - entropy`` is an upper bound on the KL to the truth.
+as a ratio to the MMD between true samples (mmd_figures), and the variational bound (an
+upper bound on the NLL) next to the dataset's entropy, so ``bound - entropy`` is an upper
+bound on the KL to the truth.
 """
 import math
 import time
