@@ -204,6 +204,26 @@ def linear(x, weight, bias=None):
 
 
 # -- convolutions: im2col (a kernel) then one matrix product (BLAS) --------------------
+# The columns of the whole batch sit side by side, (C k, N L_out), so the forward and
+# both gradients are one big BLAS product each; the product is channel-major,
+# (C_out, N, L_out), and ops.swap01 turns it into (N, C_out, L_out) (and, as its own
+# VJP, the gradient back).  See backend/reference.py, 'convolution'.
+def _channel_major_product(weight, cols, bias, n):
+    """weight (C_out, ...) times cols (C k, N L_out), plus bias, as (N, C_out, L_out)."""
+    co = weight.shape[0]
+    out = ops.conv_matmul(weight.reshape(co, -1), cols)  # (C_out, C k) @ (C k, N L_out)
+    if bias is not None:
+        out = out + bias.reshape(co, 1)
+    return ops.swap01(out.reshape(co, n, -1))
+
+
+def _too_small(name, x, weight, out_sizes):
+    if min(out_sizes) < 1:
+        raise ValueError(f"{name}: input {x.shape} is smaller than the kernel "
+                         f"{weight.shape[2:]} with this padding/dilation (output size "
+                         f"{out_sizes}); expected every output size >= 1")
+
+
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     """1-D cross-correlation. ``padding`` is an int or a (left, right) pair; a causal
     convolution (WaveNet) pads ``dilation * (k - 1)`` on the left only."""
@@ -211,23 +231,24 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1):
         raise ValueError(f"conv1d: input {x.shape} and weight {weight.shape}; expected "
                          "(N, C, L) and (C_out, C, K)")
     pl, pr = (padding, padding) if np.ndim(padding) == 0 else padding
-    co, _, k = weight.shape
+    k = weight.shape[2]
+    lo = (x.shape[2] + pl + pr - dilation * (k - 1) - 1) // stride + 1
+    _too_small("conv1d", x, weight, (lo,))
     cols = ops.im2col1d(x, k=k, stride=stride, dilation=dilation, pad_left=pl, pad_right=pr)
-    out = weight.reshape(co, -1) @ cols                  # (C_out, C k) @ (N, C k, L_out)
-    return out if bias is None else out + bias.reshape(co, 1)
+    return _channel_major_product(weight, cols, bias, x.shape[0])
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0):
-    """2-D cross-correlation as im2col then a batched matrix product."""
+    """2-D cross-correlation as im2col then one matrix product."""
     if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:
         raise ValueError(f"conv2d: input {x.shape} and weight {weight.shape}; expected "
                          "(N, C, H, W) and (C_out, C, kH, kW)")
     n, _, h, w = x.shape
     co, _, kh, kw = weight.shape
-    cols = ops.im2col2d(x, kh=kh, kw=kw, stride=stride, padding=padding)
     ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
-    out = (weight.reshape(co, -1) @ cols).reshape(n, co, ho, wo)
-    return out if bias is None else out + bias.reshape(co, 1, 1)
+    _too_small("conv2d", x, weight, (ho, wo))
+    cols = ops.im2col2d(x, kh=kh, kw=kw, stride=stride, padding=padding)
+    return _channel_major_product(weight, cols, bias, n).reshape(n, co, ho, wo)
 
 
 def scaled_dot_product_attention(q, k, v, is_causal=False, scale=None):

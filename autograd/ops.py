@@ -344,7 +344,11 @@ pad = primitive("pad", lambda x, pad_width, value=0.0: np.pad(x, pad_width, cons
 
 # -- kernels: the hot loops run in backend.kernels() (NumPy reference or Numba) --------
 # im2col and col2im are adjoint linear maps, so each is the other's VJP: convolution
-# (im2col then a matrix product) gets derivatives of every order for free.
+# (im2col then a matrix product) gets derivatives of every order for free.  The columns
+# of the whole batch sit side by side, (C*k, N*L_out), so that the forward and both
+# gradients are one big matrix product each (reference.py, 'convolution'); swap01
+# moves the product's (C_out, N, L_out) to (N, C_out, L_out) and, being a permutation
+# that is its own inverse, is its own VJP.
 im2col2d = primitive(
     "im2col2d", lambda x, kh, kw, stride, padding:
         backend.kernels_for(x).im2col2d(x, kh, kw, stride, padding),
@@ -367,6 +371,17 @@ col2im1d = primitive(
     lambda g, ans, c, L, k, stride, dilation, pad_left, pad_right:
         im2col1d(g, k=k, stride=stride, dilation=dilation, pad_left=pad_left,
                  pad_right=pad_right))
+
+
+swap01 = primitive("swap01", lambda y: backend.kernels_for(y).swap01(y),
+                   lambda g, ans, y: swap01(g))
+# W2 @ cols for a convolution: a matmul whose weight gradient is computed as
+# (cols @ G^T)^T.  Same numbers as matmul's G @ cols^T, but BLAS runs the product with
+# the long N*L_out side as the shared inner dimension of a (C k, N L) x (N L, C_out)
+# product 1.2-1.4x faster (measured, OpenBLAS, C_out = 32, C k = 144, N L = 50176).
+conv_matmul = primitive("conv_matmul", _matmul_forward,
+                        lambda g, ans, w2, cols: (cols @ g.mT).mT,
+                        lambda g, ans, w2, cols: w2.mT @ g)
 
 
 def _xent_vjp(g, ans, logits, targets, aux):

@@ -12,8 +12,11 @@ is timed in the same run on the same shapes.  CPU times (all threads) are report
 beside them: other processes do not inflate those.
 
 On a machine shared with other busy processes, OpenBLAS's worker threads (which spin
-while waiting) can slow the engine's many small batched products by 10x or more; the
-JSON records OPENBLAS_NUM_THREADS so runs with and without it can be told apart.
+while waiting) slow many small products by 10x or more; the engine's convolutions are
+one big product each for that reason.  The JSON records OPENBLAS_NUM_THREADS,
+NUMBA_NUM_THREADS and OMP_NUM_THREADS (PyTorch's threads) so that one-thread runs
+    OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/kernels.py
+and default-thread runs can be told apart.
 
 Sections of the JSON:
   kernels   per kernel: reference_s, numba_s, speedup at a realistic size;
@@ -115,11 +118,11 @@ def kernel_cases(quick):
     return [
         ("im2col2d", "x (64, 16, 28, 28) f32, 3x3, pad 1",
          lambda m: m.im2col2d(x2d, 3, 3, 1, 1), 7),
-        ("col2im2d", "cols (64, 144, 784) f32",
+        ("col2im2d", "cols (144, 64 * 784) f32",
          lambda m: m.col2im2d(cols2d, 28, 28, 3, 3, 1, 1), 7),
         ("im2col1d", "x (32, 64, 1024) f32, k 2, dilation 8, causal",
          lambda m: m.im2col1d(x1d, 2, 1, 8, 8, 0), 7),
-        ("col2im1d", "cols (32, 128, 1024) f32",
+        ("col2im1d", "cols (128, 32 * 1024) f32",
          lambda m: m.col2im1d(cols1d, 1024, 2, 1, 8, 8, 0), 7),
         ("xent_forward", f"logits ({logits.shape[0]}, {V}) f32",
          lambda m: m.xent_forward(logits, targets), 7),
@@ -239,23 +242,21 @@ def bench_conv(quick):
             y = getattr(F, conv)(xt, wt, **kw)
             y.backward(np.ones(y.shape, np.float32))
 
-        # The same math with the kernels and ONE BLAS product per step, the columns of
-        # the whole batch side by side as (C k, N L_out), including the transposes a
-        # layer would need to return (N, C_out, L_out) and take its gradient back.  It
-        # shows what the engine's batched (N, C k, L_out) matmul costs.
+        # The engine's math called directly on arrays, without the autograd graph: the
+        # columns of the whole batch side by side as (C k, N L_out), so that the forward
+        # and both gradients are ONE BLAS product each, plus the swaps to and from
+        # (N, C_out, L_out).  The gap to engine_numba is the engine's own overhead.
         def one_gemm_step():
             N, co = x.shape[0], ws[0]
             if conv == "conv2d":
                 cols = K.im2col2d(x, 3, 3, 1, 1)
             else:
                 cols = K.im2col1d(x, 2, 1, 8, 8, 0)
-            ck, lo = cols.shape[1], cols.shape[2]
-            big = np.ascontiguousarray(cols.transpose(1, 0, 2)).reshape(ck, N * lo)
             w2 = w.reshape(co, -1)
-            y = np.ascontiguousarray((w2 @ big).reshape(co, N, lo).transpose(1, 0, 2))
-            g = np.ascontiguousarray(np.ones_like(y).transpose(1, 0, 2)).reshape(co, -1)
-            dw = g @ big.T                                      # weight gradient
-            dcols = (w2.T @ g).reshape(ck, N, lo).transpose(1, 0, 2)
+            y = K.swap01((w2 @ cols).reshape(co, N, -1))
+            g = K.swap01(np.ones_like(y)).reshape(co, -1)
+            dw = (cols @ g.T).T                                 # weight gradient
+            dcols = w2.T @ g
             if conv == "conv2d":
                 K.col2im2d(dcols, 28, 28, 3, 3, 1, 1)
             else:
@@ -351,6 +352,7 @@ def compile_all():
         K.col2im2d(c, 5, 5, 3, 3, 1, 1)
         c = K.im2col1d(x[:, :, 0], 2, 1, 2, 2, 0)
         K.col2im1d(c, 5, 2, 1, 2, 2, 0)
+        K.swap01(x[0])
         z, t = rng.standard_normal((3, 4)).astype(dt), np.array([0, 1, 3])
         _, lse = K.xent_forward(z, t)
         K.xent_backward(z, t, lse, np.ones(3, dt))

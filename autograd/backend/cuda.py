@@ -62,7 +62,7 @@ with warnings.catch_warnings():     # the simulator's version warns about its ow
                                    xoroshiro128p_uniform_float64)
 
 from . import DeviceArrayBase
-from .reference import conv_out_size
+from .reference import conv1d_out_size, conv_out_size
 
 SIMULATOR = bool(_numba_config.ENABLE_CUDASIM)
 
@@ -2081,18 +2081,22 @@ def _targets_dev(targets, V):
 
 
 # --------------------------------------------------------------------------- convolution
+# The columns are (C*kh*kw, N*Ho*Wo), the batch side by side (see reference.py).
 # im2col: one thread per column entry, reading its pixel (or 0 in the padding).
 # col2im: one thread per pixel, summing the column entries that read it; the adjoint is
 # computed as a gather, so overlapping windows need no atomics and the sum has a fixed
-# order.
+# order.  Entry (row, n, q) of the columns sits at (row * N + n) * Ho*Wo + q; N is
+# n_total // (C * H * W) or n_total // (C*kh*kw * Ho*Wo), so the argument lists did not
+# change with the layout.
 
 @cuda.jit(cache=True)
 def _k_im2col2d(x, C, H, W, kh, kw, stride, padding, Ho, Wo, cols, zero, n_total):
     i = cuda.grid(1)
     while i < n_total:
+        N = n_total // (C * kh * kw * Ho * Wo)
         q = i % (Ho * Wo)
-        row = (i // (Ho * Wo)) % (C * kh * kw)
-        n = i // (Ho * Wo * C * kh * kw)
+        n = (i // (Ho * Wo)) % N
+        row = i // (Ho * Wo * N)
         c = row // (kh * kw)
         tap = row % (kh * kw)
         h = (q // Wo) * stride - padding + tap // kw
@@ -2112,6 +2116,7 @@ def _k_col2im2d(cols, C, H, W, kh, kw, stride, padding, Ho, Wo, x, zero, n_total
         h = (i // W) % H
         c = (i // (W * H)) % C
         n = i // (W * H * C)
+        N = n_total // (C * H * W)
         acc = zero
         for ki in range(kh):
             t = h + padding - ki               # = oh * stride for the window that reads it
@@ -2121,17 +2126,17 @@ def _k_col2im2d(cols, C, H, W, kh, kw, stride, padding, Ho, Wo, x, zero, n_total
                     u = w + padding - kj
                     if u >= 0 and u % stride == 0 and u // stride < Wo:
                         row = (c * kh + ki) * kw + kj
-                        acc += cols[((n * C * kh * kw + row) * Ho + oh) * Wo + u // stride]
+                        acc += cols[((row * N + n) * Ho + oh) * Wo + u // stride]
         x[i] = acc
         i += cuda.gridsize(1)
 
 
 def im2col2d(x, kh, kw, stride, padding):
-    """(N, C, H, W) -> (N, C*kh*kw, Ho*Wo); see reference.im2col2d."""
+    """(N, C, H, W) -> (C*kh*kw, N*Ho*Wo); see reference.im2col2d."""
     x = _float_dev(x)
     N, C, H, W = x.shape
     Ho, Wo = conv_out_size(H, kh, stride, padding), conv_out_size(W, kw, stride, padding)
-    cols = empty((N, C * kh * kw, Ho * Wo), x.dtype)
+    cols = empty((C * kh * kw, N * Ho * Wo), x.dtype)
     n = cols.size
     if n:
         _k_im2col2d[_grid(n)](_flat(x), C, H, W, kh, kw, stride, padding, Ho, Wo,
@@ -2140,10 +2145,11 @@ def im2col2d(x, kh, kw, stride, padding):
 
 
 def col2im2d(cols, H, W, kh, kw, stride, padding):
-    """Adjoint of im2col2d: (N, C*kh*kw, Ho*Wo) -> (N, C, H, W); see reference.col2im2d."""
+    """Adjoint of im2col2d: (C*kh*kw, N*Ho*Wo) -> (N, C, H, W); see reference.col2im2d."""
     cols = _float_dev(cols)
-    N, C = cols.shape[0], cols.shape[1] // (kh * kw)
+    C = cols.shape[0] // (kh * kw)
     Ho, Wo = conv_out_size(H, kh, stride, padding), conv_out_size(W, kw, stride, padding)
+    N = cols.shape[1] // (Ho * Wo)
     x = empty((N, C, H, W), cols.dtype)
     n = x.size
     if n:
@@ -2156,9 +2162,10 @@ def col2im2d(cols, H, W, kh, kw, stride, padding):
 def _k_im2col1d(x, C, L, k, stride, dilation, pad_left, Lo, cols, zero, n_total):
     i = cuda.grid(1)
     while i < n_total:
+        N = n_total // (C * k * Lo)
         o = i % Lo
-        row = (i // Lo) % (C * k)
-        n = i // (Lo * C * k)
+        n = (i // Lo) % N
+        row = i // (Lo * N)
         t = o * stride - pad_left + (row % k) * dilation
         if 0 <= t < L:
             cols[i] = x[(n * C + row // k) * L + t]
@@ -2174,21 +2181,22 @@ def _k_col2im1d(cols, C, L, k, stride, dilation, pad_left, Lo, x, zero, n_total)
         t = i % L
         c = (i // L) % C
         n = i // (L * C)
+        N = n_total // (C * L)
         acc = zero
         for j in range(k):
             u = t + pad_left - j * dilation      # = o * stride for the window reading t
             if u >= 0 and u % stride == 0 and u // stride < Lo:
-                acc += cols[((n * C + c) * k + j) * Lo + u // stride]
+                acc += cols[((c * k + j) * N + n) * Lo + u // stride]
         x[i] = acc
         i += cuda.gridsize(1)
 
 
 def im2col1d(x, k, stride, dilation, pad_left, pad_right):
-    """(N, C, L) -> (N, C*k, Lo); see reference.im2col1d (causal: pad_right = 0)."""
+    """(N, C, L) -> (C*k, N*Lo); see reference.im2col1d (causal: pad_right = 0)."""
     x = _float_dev(x)
     N, C, L = x.shape
-    Lo = (L + pad_left + pad_right - dilation * (k - 1) - 1) // stride + 1
-    cols = empty((N, C * k, max(Lo, 0)), x.dtype)
+    Lo = conv1d_out_size(L, k, stride, dilation, pad_left, pad_right)
+    cols = empty((C * k, N * max(Lo, 0)), x.dtype)
     n = cols.size
     if n:
         _k_im2col1d[_grid(n)](_flat(x), C, L, k, stride, dilation, pad_left, Lo,
@@ -2197,15 +2205,23 @@ def im2col1d(x, k, stride, dilation, pad_left, pad_right):
 
 
 def col2im1d(cols, L, k, stride, dilation, pad_left, pad_right):
-    """Adjoint of im2col1d: (N, C*k, Lo) -> (N, C, L); see reference.col2im1d."""
+    """Adjoint of im2col1d: (C*k, N*Lo) -> (N, C, L); see reference.col2im1d."""
     cols = _float_dev(cols)
-    N, C, Lo = cols.shape[0], cols.shape[1] // k, cols.shape[2]
+    C = cols.shape[0] // k
+    Lo = conv1d_out_size(L, k, stride, dilation, pad_left, pad_right)
+    N = cols.shape[1] // Lo
     x = empty((N, C, L), cols.dtype)
     n = x.size
     if n:
         _k_col2im1d[_grid(n)](_flat(cols), C, L, k, stride, dilation, pad_left, Lo,
                               _flat(x), cols.dtype.type(0), n)
     return x
+
+
+def swap01(y):
+    """(A, B, L) -> (B, A, L), contiguous; see reference.swap01 (the generic strided
+    copy kernel does it)."""
+    return _float_dev(y).transpose(1, 0, 2).copy()
 
 
 def _flat(a):

@@ -25,9 +25,18 @@ def _rows_per_block(n_cols, itemsize=8):
 
 # --------------------------------------------------------------------------- convolution
 # A convolution is a matrix product once every receptive field is laid out as a column
-# (im2col): out[n] = weight.reshape(C_out, -1) @ cols[n].  Its backward needs the adjoint
-# of that layout, col2im, which adds each column entry back to the pixel it was read from
-# (pixels read by several windows receive the sum).  Chellapilla et al. 2006.
+# (im2col; Chellapilla et al. 2006).  Its backward needs the adjoint of that layout,
+# col2im, which adds each column entry back to the pixel it was read from (pixels read
+# by several windows receive the sum).
+#
+# The columns of the whole batch sit side by side: cols is (C*kh*kw, N*Ho*Wo), column
+# n*Ho*Wo + q holding the receptive field of output pixel q of example n.  Then the
+# forward (W @ cols), the weight gradient (G @ cols^T) and the column gradient (W^T @ G)
+# are each ONE matrix product with N*Ho*Wo on its long side, which BLAS runs near its
+# peak and splits well over threads; a product per example (C_out x C*k*k times
+# C*k*k x Ho*Wo, 64 of them for a batch of 64) is too small for either.  The price is
+# that W @ cols comes out channel-major, (C_out, N, Ho*Wo): :func:`swap01` turns it
+# into PyTorch's (N, C_out, Ho, Wo) and the upstream gradient back.
 
 def conv_out_size(size, k, stride, padding, dilation=1):
     """Output length of a convolution along one axis (PyTorch's formula)."""
@@ -35,64 +44,79 @@ def conv_out_size(size, k, stride, padding, dilation=1):
 
 
 def im2col2d(x, kh, kw, stride, padding):
-    """(N, C, H, W) -> (N, C*kh*kw, Ho*Wo); row c*kh*kw + i*kw + j holds tap (i, j) of
-    channel c, so ``weight.reshape(C_out, -1) @ cols`` is PyTorch's conv2d (a
-    cross-correlation) with zero padding."""
+    """(N, C, H, W) -> (C*kh*kw, N*Ho*Wo); row c*kh*kw + i*kw + j holds tap (i, j) of
+    channel c, column n*Ho*Wo + oh*Wo + ow output pixel (oh, ow) of example n.  So
+    ``weight.reshape(C_out, -1) @ cols``, reshaped to (C_out, N, Ho, Wo) and with its
+    first two axes swapped, is PyTorch's conv2d (a cross-correlation) with zero padding."""
     N, C, H, W = x.shape
     Ho = conv_out_size(H, kh, stride, padding)
     Wo = conv_out_size(W, kw, stride, padding)
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    cols = np.empty((N, C, kh, kw, Ho, Wo), dtype=x.dtype)
+    cols = np.empty((C, kh, kw, N, Ho, Wo), dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
             # Tap (i, j) of output pixel (oh, ow) reads padded pixel (i + s*oh, j + s*ow).
-            cols[:, :, i, j] = xp[:, :, i:i + stride * (Ho - 1) + 1:stride,
-                                  j:j + stride * (Wo - 1) + 1:stride]
-    return cols.reshape(N, C * kh * kw, Ho * Wo)
+            window = xp[:, :, i:i + stride * (Ho - 1) + 1:stride,
+                        j:j + stride * (Wo - 1) + 1:stride]          # (N, C, Ho, Wo)
+            cols[:, i, j] = window.transpose(1, 0, 2, 3)
+    return cols.reshape(C * kh * kw, N * Ho * Wo)
 
 
 def col2im2d(cols, H, W, kh, kw, stride, padding):
-    """Adjoint of :func:`im2col2d`: (N, C*kh*kw, Ho*Wo) -> (N, C, H, W), summing the
+    """Adjoint of :func:`im2col2d`: (C*kh*kw, N*Ho*Wo) -> (N, C, H, W), summing the
     entries of overlapping windows; entries that landed in the padding are dropped."""
-    N = cols.shape[0]
-    C = cols.shape[1] // (kh * kw)
+    C = cols.shape[0] // (kh * kw)
     Ho = conv_out_size(H, kh, stride, padding)
     Wo = conv_out_size(W, kw, stride, padding)
-    cols = cols.reshape(N, C, kh, kw, Ho, Wo)
+    N = cols.shape[1] // (Ho * Wo)
+    cols = cols.reshape(C, kh, kw, N, Ho, Wo)
     xp = np.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
             # Same strided view as im2col2d, written with += (the transpose of a copy).
             xp[:, :, i:i + stride * (Ho - 1) + 1:stride,
-               j:j + stride * (Wo - 1) + 1:stride] += cols[:, :, i, j]
+               j:j + stride * (Wo - 1) + 1:stride] += cols[:, i, j].transpose(1, 0, 2, 3)
     return xp[:, :, padding:padding + H, padding:padding + W].copy()
 
 
+def conv1d_out_size(L, k, stride, dilation, pad_left, pad_right):
+    """Output length of a 1-D convolution with unequal padding."""
+    return (L + pad_left + pad_right - dilation * (k - 1) - 1) // stride + 1
+
+
 def im2col1d(x, k, stride, dilation, pad_left, pad_right):
-    """(N, C, L) -> (N, C*k, Lo); row c*k + j holds tap j (offset j*dilation) of channel c.
+    """(N, C, L) -> (C*k, N*Lo); row c*k + j holds tap j (offset j*dilation) of channel c,
+    column n*Lo + t output position t of example n.
     Unequal padding gives causal convolution (pad_left = dilation*(k-1), pad_right = 0):
     output t then sees only inputs <= t, the WaveNet layout (van den Oord et al. 2016)."""
     N, C, L = x.shape
-    Lo = (L + pad_left + pad_right - dilation * (k - 1) - 1) // stride + 1
+    Lo = conv1d_out_size(L, k, stride, dilation, pad_left, pad_right)
     xp = np.pad(x, ((0, 0), (0, 0), (pad_left, pad_right)))
-    cols = np.empty((N, C, k, Lo), dtype=x.dtype)
+    cols = np.empty((C, k, N, Lo), dtype=x.dtype)
     for j in range(k):
         start = j * dilation
-        cols[:, :, j] = xp[:, :, start:start + stride * (Lo - 1) + 1:stride]
-    return cols.reshape(N, C * k, Lo)
+        cols[:, j] = xp[:, :, start:start + stride * (Lo - 1) + 1:stride].transpose(1, 0, 2)
+    return cols.reshape(C * k, N * Lo)
 
 
 def col2im1d(cols, L, k, stride, dilation, pad_left, pad_right):
-    """Adjoint of :func:`im2col1d`: (N, C*k, Lo) -> (N, C, L), overlaps summed."""
-    N = cols.shape[0]
-    C = cols.shape[1] // k
-    Lo = cols.shape[2]
-    cols = cols.reshape(N, C, k, Lo)
+    """Adjoint of :func:`im2col1d`: (C*k, N*Lo) -> (N, C, L), overlaps summed."""
+    C = cols.shape[0] // k
+    Lo = conv1d_out_size(L, k, stride, dilation, pad_left, pad_right)
+    N = cols.shape[1] // Lo
+    cols = cols.reshape(C, k, N, Lo)
     xp = np.zeros((N, C, L + pad_left + pad_right), dtype=cols.dtype)
     for j in range(k):
         start = j * dilation
-        xp[:, :, start:start + stride * (Lo - 1) + 1:stride] += cols[:, :, j]
+        xp[:, :, start:start + stride * (Lo - 1) + 1:stride] += cols[:, j].transpose(1, 0, 2)
     return xp[:, :, pad_left:pad_left + L].copy()
+
+
+def swap01(y):
+    """(A, B, L) -> (B, A, L), contiguous: the channel-major product (C_out, N, L) to
+    PyTorch's batch-major (N, C_out, L), and the upstream gradient back.  Its own
+    inverse and its own adjoint (a permutation of entries)."""
+    return np.ascontiguousarray(y.transpose(1, 0, 2))
 
 
 # ------------------------------------------------------------- softmax and cross-entropy

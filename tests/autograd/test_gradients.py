@@ -5,6 +5,7 @@ import pytest
 
 import autograd.functional as F
 from autograd import Tensor, gradcheck
+from autograd import ops
 from autograd.ops import REGISTRY
 
 rng = np.random.default_rng(0)
@@ -192,6 +193,14 @@ def test_conv1d_gradients(stride, padding, dilation):
                      [randn(2, 3, 9), randn(4, 3, 2), randn(4)], order=2)
 
 
+def test_swap01_gradient_is_the_swap_back():
+    assert gradcheck(lambda y: ops.swap01(y) * ops.swap01(y), [randn(3, 2, 4)], order=2)
+
+
+def test_conv_matmul_gradients():
+    assert gradcheck(lambda w, c: ops.conv_matmul(w, c).tanh(), [randn(3, 4), randn(4, 5)], order=2)
+
+
 @pytest.mark.parametrize("causal", [False, True])
 def test_attention(causal):
     assert gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=causal),
@@ -204,5 +213,6 @@ def test_every_registered_primitive_is_covered():
                "sqrt", "tanh", "sigmoid", "sin", "cos", "erf", "relu", "abs", "cast",
                "maximum", "minimum", "where", "sum", "max", "broadcast_to", "reshape",
                "transpose", "getitem", "unindex", "concatenate", "pad", "im2col2d",
-               "col2im2d", "im2col1d", "col2im1d", "softmax_xent", "softmax_rows"}
+               "col2im2d", "im2col1d", "col2im1d", "swap01", "conv_matmul", "softmax_xent",
+               "softmax_rows"}
     assert set(REGISTRY) == covered

@@ -53,6 +53,13 @@ def test_im2col1d_and_col2im1d(K, rng, dtype, size, k, stride, dilation, pl, pr)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 2, 5), (2, 5, 3)])
+def test_conv_swap01(K, rng, dtype, shape):
+    y = randn(rng, shape, dtype)
+    check(K.swap01(y), R.swap01(y))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("N,V,scale", [(3, 1, 1.0), (1, 7, 1.0), (5, 13, 30.0)])
 def test_xent_forward_and_backward(K, rng, dtype, N, V, scale):
     logits = randn(rng, (N, V), dtype, scale)

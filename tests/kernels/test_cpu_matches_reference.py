@@ -65,6 +65,13 @@ def test_im2col1d_and_col2im1d(rng, dtype, size, k, stride, dilation, pl, pr):
           R.col2im1d(y, size, k, stride, dilation, pl, pr), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1, 1), (7, 1, 33), (3, 33, 7), (2, 5, 1)])
+def test_swap01(rng, dtype, shape):
+    y = randn(rng, shape, dtype)
+    np.testing.assert_array_equal(K.swap01(y), R.swap01(y))
+
+
 def test_im2col_accepts_non_contiguous_input(rng):
     x = randn(rng, (3, 2, 7, 5), np.float64).transpose(1, 0, 3, 2)
     check(K.im2col2d(x, 3, 3, 1, 1), R.im2col2d(x, 3, 3, 1, 1), np.float64)

@@ -58,16 +58,39 @@ def direct_conv2d(x, w, stride, padding):
 def test_conv2d_through_im2col_matches_direct_loops(rng):
     x = rng.standard_normal((2, 3, 5, 6))
     w = rng.standard_normal((4, 3, 3, 2))
-    cols = R.im2col2d(x, 3, 2, 2, 1)
-    out = (w.reshape(4, -1) @ cols).reshape(2, 4, 3, 4)
+    cols = R.im2col2d(x, 3, 2, 2, 1)                    # (3*3*2, 2*3*4): batch side by side
+    out = R.swap01((w.reshape(4, -1) @ cols).reshape(4, 2, 12)).reshape(2, 4, 3, 4)
     np.testing.assert_allclose(out, direct_conv2d(x, w, 2, 1), rtol=1e-12, atol=1e-12)
+
+
+def test_im2col_columns_of_example_n_are_its_own_receptive_fields(rng):
+    # The batch sits side by side: columns n*Lo .. (n+1)*Lo - 1 are example n's alone.
+    x = rng.standard_normal((3, 2, 9))
+    cols = R.im2col1d(x, 2, 1, 3, 3, 0)
+    for n in range(3):
+        np.testing.assert_array_equal(cols[:, n * 9:(n + 1) * 9],
+                                      R.im2col1d(x[n:n + 1], 2, 1, 3, 3, 0))
+    x2 = rng.standard_normal((3, 2, 5, 4))
+    cols2 = R.im2col2d(x2, 3, 3, 2, 1)                  # 3 x 2 outputs per example
+    for n in range(3):
+        np.testing.assert_array_equal(cols2[:, n * 6:(n + 1) * 6],
+                                      R.im2col2d(x2[n:n + 1], 3, 3, 2, 1))
+
+
+def test_swap01_is_a_transpose_and_its_own_inverse(rng):
+    y = rng.standard_normal((4, 3, 5))
+    s = R.swap01(y)
+    assert s.flags.c_contiguous and s.shape == (3, 4, 5)
+    for a, b in itertools.product(range(4), range(3)):
+        np.testing.assert_array_equal(s[b, a], y[a, b])
+    np.testing.assert_array_equal(R.swap01(s), y)
 
 
 def test_causal_dilated_conv1d_matches_direct_sum_and_sees_no_future(rng):
     k, d = 2, 4
     x = rng.standard_normal((1, 2, 13))
     w = rng.standard_normal((3, 2, k))
-    out = w.reshape(3, -1) @ R.im2col1d(x, k, 1, d, d * (k - 1), 0)
+    out = (w.reshape(3, -1) @ R.im2col1d(x, k, 1, d, d * (k - 1), 0))[None]    # N = 1
     # out[o, t] = sum_c sum_j w[o, c, j] x[c, t - d*(k-1-j)], zero outside the sequence.
     want = np.zeros((1, 3, 13))
     for o, t, c, j in itertools.product(range(3), range(13), range(2), range(k)):
