@@ -345,7 +345,11 @@ def cmd_train(args):
         config = {**record["config"], **config}
     else:
         cls = _conditional_class(args.family, args.model, args.condition)
-    if args.condition == "label" and "conditional" in cls.default_config:
+    if args.condition is not None and "conditional" in cls.default_config:
+        if config.get("conditional", True) is not True:
+            raise UserError(f"--condition {args.condition} with --set conditional="
+                            f"{json.dumps(config['conditional'])}: a model given y must read "
+                            "it; leave the setting out (--condition turns it on)")
         config["conditional"] = True
     if args.pack is not None:
         if "pack" not in cls.default_config:

@@ -99,7 +99,8 @@ def test_cli_input_conditional_from_files(tmp_path, capsys):
     (["train", "conditional", "--model", "ar-mdn", "--data", "obstacle", "--condition",
       "nothing.npy"], "built-in"),
     (["train", "gan", "--data", "UPPER", "--condition", "label"], "no labels"),
-    (["train", "gan", "--data", "UPPER", "--condition", "LOWER"], "no model"),
+    (["train", "gan", "--data", "UPPER", "--condition", "LOWER", "--set", "conditional=false"],
+     "conditional=false"),
 ])
 def test_cli_user_errors_are_one_line(tmp_path, capsys, argv, word):
     x = np.random.default_rng(0).random((30, 4, 4)).astype(np.float32)
@@ -110,6 +111,28 @@ def test_cli_user_errors_are_one_line(tmp_path, capsys, argv, word):
     code, out, err = run(argv + ["--steps", "1", "--out", str(tmp_path / "run")], capsys)
     assert code == 2 and word in err and err.count("\n") == 1, err
     assert not os.path.exists(tmp_path / "run" / "checkpoint.json")
+
+
+def test_cli_gan_conditions_on_vectors_from_a_file(tmp_path, capsys):
+    """``--condition PATH`` turns the GAN's ``conditional`` switch on, as ``label`` does."""
+    x = np.random.default_rng(0).random((40, 4, 4)).astype(np.float32)
+    np.save(tmp_path / "upper.npy", x)
+    np.save(tmp_path / "lower.npy", x[:, :2])
+    np.save(tmp_path / "two.npy", x[:2, :2])
+    d = str(tmp_path / "gan")
+    code, out, err = run(["train", "gan", "--model", "r1", "--data", str(tmp_path / "upper.npy"),
+                          "--condition", str(tmp_path / "lower.npy"), "--steps", "3", "--quiet",
+                          "--out", d], capsys)
+    assert code == 0, err
+    config = checkpoint.read_record(d)["config"]
+    assert config["conditional"] is True and config["cond_dim"] == 8
+    code, out, err = run(["sample", d, "--n", "3", "--condition-file", str(tmp_path / "two.npy"),
+                          "--out", str(tmp_path / "s.npy")], capsys)
+    assert code == 0, err
+    s = np.load(tmp_path / "s.npy")
+    assert s.shape == (6, 4, 4) and np.isfinite(s).all()
+    code, out, err = run(["eval", d], capsys)
+    assert code == 0 and json.loads(out)["conditional_nll"] is None     # g(z, y): no density
 
 
 def test_cli_sample_flag_errors(tmp_path, capsys):
