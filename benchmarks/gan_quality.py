@@ -2,7 +2,7 @@
 the PacGAN protocol, over seeds. Prints one JSON object (progress goes to stderr).
 
     python benchmarks/gan_quality.py [--seeds 10] [--steps N] [--datasets ring8,grid25]
-                                     [--models minimax,r1]
+                                     [--models minimax,r1] [--jobs 2] [--out PATH]
 
 Protocol (Lin et al. 2018, "PacGAN", section 5 and Table 1; the workbench's
 ``metrics.mode_metrics``): after training, 2,500 samples; a sample is high quality when
@@ -59,6 +59,39 @@ def one_run(job):
             "cpu_seconds": r["cpu_seconds"]}
 
 
+def summary(done, names, variants, args, started):
+    """The JSON table of the runs ``done`` so far: mean and standard error per row."""
+    rows = []
+    for name in names:
+        for variant in variants:
+            per_seed = [r for r in done if (r["dataset"], r["model"]) == (name, variant)]
+            if not per_seed:
+                continue
+            cls = registry.get("gan", variant)
+            row = {"dataset": name, "model": f"gan/{variant}", "steps": args.steps or STEPS[name],
+                   "batch_size": cls.default_batch_size, "seeds": len(per_seed),
+                   "config": cls.default_config}
+            for key in ("modes", "high_quality", "reverse_kl", "seconds", "cpu_seconds"):
+                row[key + "_mean"], row[key + "_se"] = mean_se([r[key] for r in per_seed])
+            row["per_seed"] = [{k: r[k] for k in ("seed", "modes", "high_quality",
+                                                  "reverse_kl", "seconds", "cpu_seconds")}
+                               for r in per_seed]
+            rows.append(row)
+    return json.dumps(jsonable({"protocol": "PacGAN (Lin et al. 2018) Table 1: 2500 samples, "
+                                            "high quality = within 3 std of the nearest mode",
+                                "jobs": args.jobs, "cpu_count": os.cpu_count(),
+                                "load_average_at_end": list(os.getloadavg()),
+                                "wall_seconds": time.perf_counter() - started,
+                                "results": rows, "pacgan_table1": PACGAN}))
+
+
+def _write(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text + "\n")
+    os.replace(tmp, path)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=10)
@@ -70,12 +103,18 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                     help="runs at a time, one process each (default: 2, the cores of the "
                          "reference machine)")
+    ap.add_argument("--out", default=None,
+                    help="also write the JSON table here, rewritten after every run")
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="seeds first-seed .. first-seed + seeds - 1")
     args = ap.parse_args(argv)
     if args.seeds < 1 or args.jobs < 1 or (args.steps is not None and args.steps < 1):
         ap.error("--seeds, --jobs and --steps must be positive")
     names, variants = args.datasets.split(","), args.models.split(",")
-    jobs = [(name, variant, args.steps or STEPS[name], seed)
-            for name in names for variant in variants for seed in range(args.seeds)]
+    jobs = [(name, variant, args.steps or STEPS[name], seed)      # seed by seed, so a run
+            for name in names                                        # cut short has as many
+            for seed in range(args.first_seed, args.first_seed + args.seeds)  # seeds of each
+            for variant in variants]
     started = time.perf_counter()
     done = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -85,26 +124,12 @@ def main(argv=None):
                   f"modes, {100 * r['high_quality']:.2f}% hq, rKL {r['reverse_kl']:.4f}, "
                   f"{r['seconds']:.1f}s wall, {r['cpu_seconds']:.1f}s cpu",
                   file=sys.stderr, flush=True)
-    rows = []
-    for name in names:
-        for variant in variants:
-            per_seed = [r for r in done if (r["dataset"], r["model"]) == (name, variant)]
-            cls = registry.get("gan", variant)
-            row = {"dataset": name, "model": f"gan/{variant}", "steps": args.steps or STEPS[name],
-                   "batch_size": cls.default_batch_size, "seeds": len(per_seed),
-                   "config": cls.default_config}
-            for key in ("modes", "high_quality", "reverse_kl", "seconds", "cpu_seconds"):
-                row[key + "_mean"], row[key + "_se"] = mean_se([r[key] for r in per_seed])
-            row["per_seed"] = [{k: r[k] for k in ("seed", "modes", "high_quality",
-                                                  "reverse_kl", "seconds", "cpu_seconds")}
-                               for r in per_seed]
-            rows.append(row)
-    print(json.dumps(jsonable({"protocol": "PacGAN (Lin et al. 2018) Table 1: 2500 samples, "
-                                  "high quality = within 3 std of the nearest mode",
-                      "jobs": args.jobs, "cpu_count": os.cpu_count(),
-                      "load_average_at_end": list(os.getloadavg()),
-                      "wall_seconds": time.perf_counter() - started,
-                      "results": rows, "pacgan_table1": PACGAN})))
+            if args.out:            # the table so far, so a run cut short still reports
+                _write(args.out, summary(done, names, variants, args, started))
+    table = summary(done, names, variants, args, started)
+    if args.out:
+        _write(args.out, table)
+    print(table)
     return 0
 
 
