@@ -10,7 +10,6 @@ factor of the picture.
 
 Writes turtle_one_flip.png, landscape_one_latent_at_a_time.png, landscape_world_model.png.
 """
-import argparse
 import os
 import time
 
@@ -20,11 +19,9 @@ from scratch_gen.latent import figures, landscape, turtle
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", default="out/demos/01_noise_is_latent")
-    p.add_argument("--tiny", action="store_true", help="fewer pictures, a few seconds")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args()
+    from _args import demo_args
+    args = demo_args(__doc__.splitlines()[0], "01_noise_is_latent",
+                     tiny="fewer pictures, a few seconds")
     os.makedirs(args.out, exist_ok=True)
     t0 = time.perf_counter()
     rng = np.random.default_rng(args.seed)

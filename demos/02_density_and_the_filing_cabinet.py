@@ -15,7 +15,6 @@
 Writes density_models.png, delta_functions.png, mle_is_min_kl.png, em_vs_gradient.png,
 bandwidth_sweep.png, memorization.png.
 """
-import argparse
 import math
 import os
 import time
@@ -28,11 +27,9 @@ from scratch_gen.density import (categorical, figures, generalization, memorizat
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", default="out/demos/02_density_and_the_filing_cabinet")
-    p.add_argument("--tiny", action="store_true", help="small sizes, a few seconds")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args()
+    from _args import demo_args
+    args = demo_args(__doc__.splitlines()[0], "02_density_and_the_filing_cabinet",
+                     tiny="small sizes, a few seconds")
     os.makedirs(args.out, exist_ok=True)
     out = lambda name: os.path.join(args.out, name)          # noqa: E731
     t0 = time.perf_counter()

@@ -14,7 +14,6 @@ discrete table.
 
 Writes bayes_rule_toy.png, bayes_rule_glyphs.png, bayes_rule_reverse.png.
 """
-import argparse
 import os
 import time
 
@@ -24,11 +23,8 @@ from scratch_gen.conditional import experiments, figures
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", default="out/demos/03_bayes_rule")
-    p.add_argument("--tiny", action="store_true", help="small sizes, a few seconds")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args()
+    from _args import demo_args
+    args = demo_args(__doc__.splitlines()[0], "03_bayes_rule", tiny="small sizes, a few seconds")
     os.makedirs(args.out, exist_ok=True)
     t0 = time.perf_counter()
 

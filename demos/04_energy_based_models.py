@@ -200,12 +200,10 @@ def bars_stripes(out, b, seed):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", default=os.path.join("out", "demos", "04_energy_based_models"))
-    p.add_argument("--tiny", action="store_true", help="toy budgets, seconds not minutes")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
+    from _args import demo_args
+    args = demo_args(__doc__.split("\n\n")[0], "04_energy_based_models", argv,
+                     tiny="toy budgets, seconds not minutes",
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     os.makedirs(args.out, exist_ok=True)
     b = BUDGET[args.tiny]
     t0 = time.perf_counter()

@@ -18,7 +18,6 @@ Three pictures, each the slide it illustrates:
 ``--tiny`` trains everything for a few steps (a smoke test, under ~20 s); the default
 trains for a few minutes on a laptop CPU.
 """
-import argparse
 import math
 import os
 import sys
@@ -128,11 +127,9 @@ def figure_ladder(path, results, samples, ds, h_token):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=os.path.join("out", "demos", "05_autoregressive"))
-    ap.add_argument("--tiny", action="store_true", help="a few steps of everything (~20 s)")
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
+    from _args import demo_args
+    args = demo_args(__doc__.split("\n")[0], "05_autoregressive", argv,
+                     tiny="a few steps of everything (~20 s)")
     os.makedirs(args.out, exist_ok=True)
     tiny = args.tiny
     rng = np.random.default_rng(0)

@@ -19,7 +19,6 @@
 
 ``--tiny`` runs every step at a toy size in seconds (the pictures are then rough).
 """
-import argparse
 import os
 import sys
 import time
@@ -48,10 +47,9 @@ def log(msg, t0):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=os.path.join("out", "demos", "06_diffusion"))
-    ap.add_argument("--tiny", action="store_true", help="toy sizes, seconds")
-    args = ap.parse_args(argv)
+    from _args import demo_args
+    args = demo_args(__doc__.split("\n")[0], "06_diffusion", argv, tiny="toy sizes, seconds",
+                     seed=False)
     cfg = TINY if args.tiny else FULL
     os.makedirs(args.out, exist_ok=True)
     out = lambda name: os.path.join(args.out, name)

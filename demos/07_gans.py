@@ -18,7 +18,6 @@
 
 ``--tiny`` runs every step at a toy size in seconds (the pictures are then rough).
 """
-import argparse
 import os
 import sys
 import time
@@ -77,10 +76,9 @@ def score(model, ds):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=os.path.join("out", "demos", "07_gans"))
-    ap.add_argument("--tiny", action="store_true", help="toy sizes, seconds")
-    args = ap.parse_args(argv)
+    from _args import demo_args
+    args = demo_args(__doc__.split("\n")[0], "07_gans", argv, tiny="toy sizes, seconds",
+                     seed=False)
     size = TINY if args.tiny else FULL
     os.makedirs(args.out, exist_ok=True)
     written = [optimal_d(args.out)]

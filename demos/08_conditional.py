@@ -25,7 +25,6 @@ predictions to one input; some predictions are more plausible than some others",
 ``--tiny`` runs every step at a toy size in seconds (the pictures are then rough); the
 default budget trains every method properly (several minutes on two cores).
 """
-import argparse
 import os
 import sys
 import time
@@ -45,11 +44,9 @@ def show(rows, keys):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=os.path.join("out", "demos", "08_conditional"))
-    ap.add_argument("--tiny", action="store_true", help="toy sizes: seconds, rough pictures")
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
+    from _args import demo_args
+    args = demo_args(__doc__.split("\n")[0], "08_conditional", argv,
+                     tiny="toy sizes: seconds, rough pictures")
     os.makedirs(args.out, exist_ok=True)
     b = chapter.budget("tiny" if args.tiny else "full")
     t0 = time.perf_counter()
