@@ -89,6 +89,89 @@ _math_module = math
 if SIMULATOR:
     math = _SimulatedMath()
 
+
+# ---------------------------------------------------------------- the simulator's memory
+# Two changes make the simulator a stricter stand-in for the GPU:
+#
+# 1. Shared arrays are created atomically. Numba's simulator (FakeCUDAShared.array)
+#    gives the threads of a block one array per source line by a check-then-insert on
+#    a dict, without a lock: when a thread switch lands between the check and the
+#    insert, two threads of the block get *different* arrays, each writes its own, and
+#    a reduction tree or a matmul tile reads values that no thread of the block wrote
+#    (tests/cuda showed it as an intermittent wrong gradient through attention, whose
+#    matmul and softmax kernels use shared memory). Here the lookup and the insert are
+#    one step under a lock, and the caller is found with sys._getframe (the same
+#    (file, line) key, without formatting a whole stack trace on every call).
+# 2. New memory is poisoned: pool blocks, shared and local arrays start as NaN (floats),
+#    True (bools) or an index far out of range (integers) instead of whatever np.empty
+#    returns. On a GPU uninitialised memory is garbage too; poisoning makes a kernel
+#    that reads memory it did not write fail every time, not only when the garbage left
+#    by an earlier test happens to be wrong.
+
+def _poison_value(dtype):
+    """The value new simulator memory of ``dtype`` is filled with (None: left as is)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "fc":
+        return np.nan
+    if dtype.kind == "b":
+        return True
+    if dtype.kind in "iu":
+        return np.iinfo(dtype).max // 2 + 1        # out of range as an index
+    return None                                     # records (random-number states)
+
+
+def _poisoned(shape, dtype):
+    """np.empty, with every element set to :func:`_poison_value`."""
+    a = np.empty(shape, dtype)
+    value = _poison_value(a.dtype)
+    if value is not None:
+        a.fill(value)
+    return a
+
+
+def _install_simulator_memory():
+    import sys
+    import threading
+
+    from numba.cuda.simulator import kernelapi
+    lock = threading.Lock()
+    as_dtype = kernelapi.numpy_support.as_dtype
+    fake_type = kernelapi.types.Type
+    numba_shared_array = kernelapi.FakeCUDAShared.array
+
+    def shared_array(self, shape, dtype, alignment=None):
+        if alignment is not None or shape == 0:    # errors, dynamic shared memory
+            return numba_shared_array(self, shape, dtype, alignment)
+        if isinstance(dtype, fake_type):
+            dtype = as_dtype(dtype)
+        frame = sys._getframe(1)
+        caller = (frame.f_code.co_filename, frame.f_lineno)
+        with lock:                                   # check and insert as one step
+            res = self._allocations.get(caller)
+            if res is None:
+                res = self._allocations[caller] = _alloc_shared(shape, dtype)
+        return res
+
+    def local_array(self, shape, dtype, alignment=None):
+        if alignment is not None:
+            raise RuntimeError("Array alignment is not supported in cudasim")
+        if isinstance(dtype, fake_type):
+            dtype = as_dtype(dtype)
+        return _poisoned(shape, dtype)
+
+    kernelapi.FakeCUDAShared.array = shared_array
+    kernelapi.FakeCUDALocal.array = local_array
+
+
+def _alloc_shared(shape, dtype):
+    """A new simulated shared array (a module function, so a test can slow it down to
+    force a thread switch in the middle of an allocation)."""
+    return _poisoned(shape, dtype)
+
+
+if SIMULATOR:
+    _install_simulator_memory()
+
 # Launch shapes. The simulator runs one Python thread per CUDA thread, so there blocks
 # are tiny; on a GPU they are the usual sizes. Kernels read these module constants at
 # compile time (shared-memory sizes, unrolled loops).
@@ -209,13 +292,21 @@ class _Pool:
         free = self.free.get(key)
         if free:
             self.cached_bytes -= count * dtype.itemsize
-            return _Block(free.pop(), key)
+            return self._poison(_Block(free.pop(), key))
         try:
             mem = cuda.device_array(count, dtype=dtype)
         except Exception:       # out of memory: give the cached blocks back, retry once
             self.release()
             mem = cuda.device_array(count, dtype=dtype)
-        return _Block(mem, key)
+        return self._poison(_Block(mem, key))
+
+    @staticmethod
+    def _poison(block):
+        """In the simulator, fill a block handed out with NaN (see _poisoned); on a GPU
+        it is handed out as it is."""
+        if SIMULATOR:
+            block.mem.copy_to_device(_poisoned(block.key[1], block.mem.dtype))
+        return block
 
     def put(self, key, mem):
         self.free.setdefault(key, []).append(mem)

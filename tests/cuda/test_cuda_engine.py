@@ -90,9 +90,6 @@ def test_causal_dilated_conv1d(rng):
 
 
 @pytest.mark.parametrize("causal", [False, True])
-@pytest.mark.xfail(strict=False, reason="intermittent (about 1 run in 10, only inside the "
-                   "whole suite): v's gradient differs in the simulator, a suspected race in a "
-                   "CUDA kernel; open under issue 10, to be found on a real GPU")
 def test_attention_and_softmax(rng, causal):
     same_on_both(lambda q, k, v: (F.scaled_dot_product_attention(q, k, v, is_causal=causal)
                                   ** 2).sum() + F.softmax(q, axis=-1)[..., 0].sum(),
