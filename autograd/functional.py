@@ -204,17 +204,15 @@ def linear(x, weight, bias=None):
 
 
 # -- convolutions: im2col (a kernel) then one matrix product (BLAS) --------------------
-# The columns of the whole batch sit side by side, (C k, N L_out), so the forward and
-# both gradients are one big BLAS product each; the product is channel-major,
-# (C_out, N, L_out), and ops.swap01 turns it into (N, C_out, L_out) (and, as its own
-# VJP, the gradient back).  See backend/reference.py, 'convolution'.
-def _channel_major_product(weight, cols, bias, n):
-    """weight (C_out, ...) times cols (C k, N L_out), plus bias, as (N, C_out, L_out)."""
+# ops.conv_forward lays the receptive fields of a block of examples out as columns
+# (C k, n L_out) and multiplies them by the weight (C_out, C k): one BLAS product per
+# block; its gradients are the primitives conv_input_grad and conv_weight_grad.  See
+# ops.py, 'convolution', and backend/reference.py, 'convolution'.
+def _conv(x, weight, bias, geom):
+    """(N, C, ...) conv weight (C_out, C, ...) plus bias, as (N, C_out, L_out)."""
     co = weight.shape[0]
-    out = ops.conv_matmul(weight.reshape(co, -1), cols)  # (C_out, C k) @ (C k, N L_out)
-    if bias is not None:
-        out = out + bias.reshape(co, 1)
-    return ops.swap01(out.reshape(co, n, -1))
+    out = ops.conv_forward(x, weight.reshape(co, -1), geom=geom)
+    return out if bias is None else out + bias.reshape(co, 1)
 
 
 def _too_small(name, x, weight, out_sizes):
@@ -234,12 +232,11 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     k = weight.shape[2]
     lo = (x.shape[2] + pl + pr - dilation * (k - 1) - 1) // stride + 1
     _too_small("conv1d", x, weight, (lo,))
-    cols = ops.im2col1d(x, k=k, stride=stride, dilation=dilation, pad_left=pl, pad_right=pr)
-    return _channel_major_product(weight, cols, bias, x.shape[0])
+    return _conv(x, weight, bias, (k, stride, dilation, pl, pr))
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0):
-    """2-D cross-correlation as im2col then one matrix product."""
+    """2-D cross-correlation as im2col then a matrix product."""
     if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:
         raise ValueError(f"conv2d: input {x.shape} and weight {weight.shape}; expected "
                          "(N, C, H, W) and (C_out, C, kH, kW)")
@@ -247,8 +244,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     co, _, kh, kw = weight.shape
     ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
     _too_small("conv2d", x, weight, (ho, wo))
-    cols = ops.im2col2d(x, kh=kh, kw=kw, stride=stride, padding=padding)
-    return _channel_major_product(weight, cols, bias, n).reshape(n, co, ho, wo)
+    return _conv(x, weight, bias, (kh, kw, stride, padding)).reshape(n, co, ho, wo)
 
 
 def scaled_dot_product_attention(q, k, v, is_causal=False, scale=None):

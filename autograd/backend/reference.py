@@ -29,14 +29,15 @@ def _rows_per_block(n_cols, itemsize=8):
 # col2im, which adds each column entry back to the pixel it was read from (pixels read
 # by several windows receive the sum).
 #
-# The columns of the whole batch sit side by side: cols is (C*kh*kw, N*Ho*Wo), column
-# n*Ho*Wo + q holding the receptive field of output pixel q of example n.  Then the
-# forward (W @ cols), the weight gradient (G @ cols^T) and the column gradient (W^T @ G)
-# are each ONE matrix product with N*Ho*Wo on its long side, which BLAS runs near its
-# peak and splits well over threads; a product per example (C_out x C*k*k times
-# C*k*k x Ho*Wo, 64 of them for a batch of 64) is too small for either.  The price is
-# that W @ cols comes out channel-major, (C_out, N, Ho*Wo): :func:`swap01` turns it
-# into PyTorch's (N, C_out, Ho, Wo) and the upstream gradient back.
+# The columns of a batch (or of a block of it) sit side by side: cols is
+# (C*kh*kw, N*Ho*Wo), column n*Ho*Wo + q holding the receptive field of output pixel q
+# of example n.  Then the forward (W @ cols), the weight gradient (G @ cols^T) and the
+# column gradient (W^T @ G) are each ONE matrix product with N*Ho*Wo on its long side,
+# which BLAS runs near its peak and can split over threads; a product per example
+# (C_out x C*k*k times C*k*k x Ho*Wo, 64 of them for a batch of 64) is too small for
+# either.  The price is that W @ cols comes out channel-major, (C_out, N, Ho*Wo):
+# :func:`swap01` turns it into PyTorch's (N, C_out, Ho, Wo) and the upstream gradient
+# back.  (ops.py, 'convolution', puts these together, block by block.)
 
 def conv_out_size(size, k, stride, padding, dilation=1):
     """Output length of a convolution along one axis (PyTorch's formula)."""

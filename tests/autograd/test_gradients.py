@@ -193,12 +193,26 @@ def test_conv1d_gradients(stride, padding, dilation):
                      [randn(2, 3, 9), randn(4, 3, 2), randn(4)], order=2)
 
 
-def test_swap01_gradient_is_the_swap_back():
-    assert gradcheck(lambda y: ops.swap01(y) * ops.swap01(y), [randn(3, 2, 4)], order=2)
+@pytest.mark.parametrize("block_bytes", [1, 2**30])
+def test_conv_gradients_blocked_and_whole_batch(monkeypatch, block_bytes):
+    # 1 byte: one example per block (several blocks); 1 GB: the whole batch at once.
+    monkeypatch.setattr(ops, "_CONV_BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(ops, "_cpu_threads", lambda: 1)       # blocks are for one thread
+    assert gradcheck(lambda x, w: F.conv2d(x, w, stride=2, padding=1),
+                     [randn(3, 2, 5, 4), randn(3, 2, 3, 3)], order=2)
+    assert gradcheck(lambda x, w: F.conv1d(x, w, padding=(2, 0), dilation=2),
+                     [randn(3, 2, 6), randn(4, 2, 2)], order=2)
 
 
-def test_conv_matmul_gradients():
-    assert gradcheck(lambda w, c: ops.conv_matmul(w, c).tanh(), [randn(3, 4), randn(4, 5)], order=2)
+def test_im2col_and_col2im_gradients():
+    assert gradcheck(lambda x: ops.im2col2d(x, kh=2, kw=3, stride=2, padding=1) ** 2,
+                     [randn(2, 3, 5, 4)], order=2)
+    assert gradcheck(lambda c: ops.col2im2d(c, H=5, W=4, kh=2, kw=3, stride=2, padding=1) ** 2,
+                     [randn(18, 2 * 3 * 2)], order=2)
+    assert gradcheck(lambda x: ops.im2col1d(x, k=2, stride=1, dilation=2, pad_left=2,
+                                            pad_right=0) ** 2, [randn(2, 3, 5)], order=2)
+    assert gradcheck(lambda c: ops.col2im1d(c, L=5, k=2, stride=1, dilation=2, pad_left=2,
+                                            pad_right=0) ** 2, [randn(6, 2 * 5)], order=2)
 
 
 @pytest.mark.parametrize("causal", [False, True])
@@ -213,6 +227,6 @@ def test_every_registered_primitive_is_covered():
                "sqrt", "tanh", "sigmoid", "sin", "cos", "erf", "relu", "abs", "cast",
                "maximum", "minimum", "where", "sum", "max", "broadcast_to", "reshape",
                "transpose", "getitem", "unindex", "concatenate", "pad", "im2col2d",
-               "col2im2d", "im2col1d", "col2im1d", "swap01", "conv_matmul", "softmax_xent",
-               "softmax_rows"}
+               "col2im2d", "im2col1d", "col2im1d", "conv_forward", "conv_input_grad",
+               "conv_weight_grad", "softmax_xent", "softmax_rows"}
     assert set(REGISTRY) == covered
