@@ -6,7 +6,8 @@
                      [--steps N] [--batch-size B] [--lr LR] [--seed S] [--device cpu|cuda]
                      --out DIR [--resume]
     scratch-gen sample DIR --n N --out FILE [--seed S] [--label Y | --condition-file FILE]
-    scratch-gen eval DIR [--data NAME|PATH] [--test-data PATH]
+                       [--device cpu|cuda]
+    scratch-gen eval DIR [--data NAME|PATH] [--test-data PATH] [--device cpu|cuda]
 
 Conditional models p(x|y) (He L1, "generative models are about p(x|y)"): ``train
 --condition label`` trains on the data's labels (a family's conditional variant, or its
@@ -125,9 +126,14 @@ def _datasets_text():
     return textwrap.fill(", ".join(names), 88, initial_indent="  ", subsequent_indent="  ")
 
 
+_DEVICE_HELP = ("where tensors live: cpu (default) or cuda (an NVIDIA GPU and the cuda "
+                "extra: pip install -e '.[cuda]')")
+
+
 def _select_device(name):
-    """--device cuda runs on the engine's CUDA backend when it exists; until then it is
-    one clear line, not a traceback."""
+    """--device cuda makes the GPU the default device of new tensors (the model built
+    next lives there); without a GPU or the cuda extra it is one clear line, not a
+    traceback. :func:`main` puts the previous default back when the command ends."""
     if name == "cpu":
         return
     import autograd.backend as backend
@@ -407,6 +413,7 @@ def cmd_train(args):
 
 
 def cmd_sample(args):
+    _select_device(args.device)       # before the model is built: its tensors go there
     model, record = checkpoint.load_model(args.dir)
     rng = np.random.default_rng(args.seed)
     if args.condition_file is not None:
@@ -441,6 +448,7 @@ def cmd_sample(args):
 
 
 def cmd_eval(args):
+    _select_device(args.device)
     model, record = checkpoint.load_model(args.dir)
     meta = record.get("meta", {})
     same = args.data is None or (args.data == meta.get("data") and args.test_data in
@@ -516,7 +524,7 @@ def build_parser():
     t.add_argument("--seed", type=_count(0), default=0, help="seed for weights and training")
     t.add_argument("--data-seed", type=_count(0), default=0,
                    help="seed for drawing/splitting the data (default 0)")
-    t.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    t.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help=_DEVICE_HELP)
     t.add_argument("--out", required=True, help="run folder")
     t.add_argument("--resume", action="store_true", help="continue the run in --out exactly")
     t.add_argument("--ckpt-every", type=_count(1), help="checkpoint every K steps")
@@ -536,6 +544,7 @@ def build_parser():
     s.add_argument("--condition-file", metavar="FILE",
                    help="an .npy of condition vectors (input-conditional models): N samples "
                    "for each row, in blocks")
+    s.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help=_DEVICE_HELP)
     s.set_defaults(func=cmd_sample)
 
     e = sub.add_parser("eval", help="score a trained model; prints one JSON object",
@@ -549,6 +558,7 @@ def build_parser():
     e.add_argument("--seed", type=_count(0), default=0, help="seed for sample-based metrics")
     e.add_argument("--n-samples", type=_count(2), default=2500,
                    help="samples for the sample-based metrics (PacGAN uses 2500)")
+    e.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help=_DEVICE_HELP)
     e.set_defaults(func=cmd_eval)
 
     r = sub.add_parser("tour", help="train every family on built-in data; write a gallery",
@@ -558,7 +568,7 @@ def build_parser():
                        "and write DIR/index.html, DIR/summary.md and DIR/summary.json.")
     r.add_argument("--quick", action="store_true", help="tiny budgets (about a minute)")
     r.add_argument("--out", default="tour", help="output folder (default: ./tour)")
-    r.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    r.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help=_DEVICE_HELP)
     r.add_argument("--seed", type=_count(0), default=0)
     r.add_argument("--family", action="append", metavar="FAMILY",
                    help="only this family (repeatable; default: all)")
@@ -596,6 +606,8 @@ def main(argv=None):
     status."""
     from .train import TrainingDiverged, TrainingInterrupted
     user_errors = _user_errors()
+    import autograd.backend as backend
+    device = backend.default_device()     # --device changes it for this command only
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
@@ -618,3 +630,6 @@ def main(argv=None):
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        if backend.default_device() != device:
+            backend.use_device(device)

@@ -32,6 +32,45 @@ def one_line_error(capsys, *argv):
     return err.strip()
 
 
+def cuda_usable():
+    """Whether --device cuda can run here: a GPU and the cuda extra. (Numba's simulator,
+    which tests/conftest.py turns on when there is no GPU, counts only inside tests/cuda.)"""
+    import autograd.backend as backend
+    try:
+        backend.cuda_module()
+    except (ImportError, RuntimeError):
+        return False
+    return True
+
+
+def no_cuda_cases(g, tmp_path, out):
+    """Without a usable GPU, --device cuda on train, sample and eval is one line."""
+    if cuda_usable():
+        return []
+    why = "CUDA target is not available"
+    return [(["train", "density", "--data", "ring8", "--device", "cuda", *out], why),
+            (["sample", g, "--n", "3", "--out", tmp_path / "s.npy", "--device", "cuda"], why),
+            (["eval", g, "--device", "cuda"], why)]
+
+
+@pytest.mark.skipif(not cuda_usable(), reason="needs an NVIDIA GPU and the cuda extra "
+                    "(without one, test_bad_inputs_exit_2_with_one_line checks the message)")
+def test_train_sample_eval_on_the_gpu(tmp_path, capsys):
+    import autograd.backend as backend
+    run_dir = tmp_path / "g"
+    assert run(capsys, "train", "density", "--data", "ring8", "--device", "cuda", "--out",
+               run_dir, "--quiet")[0] == 0
+    assert backend.default_device() == "cpu"        # --device holds for one command only
+    code, out, err = run(capsys, "sample", run_dir, "--n", 7, "--out", tmp_path / "s.npy",
+                         "--device", "cuda")
+    assert code == 0, err
+    assert np.load(tmp_path / "s.npy").shape == (7, 2)
+    code, out, err = run(capsys, "eval", run_dir, "--device", "cuda", "--n-samples", 50)
+    assert code == 0, err
+    assert json.loads(out)["data"] == "ring8"
+    assert backend.default_device() == "cpu"
+
+
 @pytest.fixture
 def toy_family():
     registry.load_families()
@@ -162,8 +201,7 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys):
         (["train", "density", "--data", "ring8", "--seed", "x", *out], "--seed"),
         (["train", "density", "--data", "ring8", "--set", "width=3", *out], "no setting 'width'"),
         (["train", "density", "--data", "ring8", "--device", "tpu", *out], "--device"),
-        (["train", "density", "--data", "ring8", "--device", "cuda", *out],
-         "CUDA target is not available"),
+        *no_cuda_cases(g, tmp_path, out),
         (["train", "density", "--data", "river", *out], "models continuous data"),
         (["train", "density", "--data", "ring8"], "--out"),
         (["train", "density", "--data", "ring8", "--bogus", *out], "--bogus"),
