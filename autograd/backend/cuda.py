@@ -1675,6 +1675,9 @@ def _index_plan(x, index):
                          "with shapes " + " ".join(str(a.shape) for a in arrays)) from None
     J = math.prod(S)
     offs = None
+    # With host indices only, the offsets are also kept on the host: an assignment
+    # uses them to find repeated targets (see _setitem).
+    host_offs = 0 if builtins.all(isinstance(a, np.ndarray) for a in arrays) else None
     for arr, ax in zip(arrays, axes):
         size, stride = view.shape[ax], view._st[ax]
         if isinstance(arr, np.ndarray):        # host indices: checked and wrapped here
@@ -1682,8 +1685,10 @@ def _index_plan(x, index):
                 bad = arr[(arr < -size) | (arr >= size)][0]
                 raise IndexError(f"index {bad} is out of bounds for axis {ax} with size "
                                  f"{size}")
-            term = asarray(np.broadcast_to(np.where(arr < 0, arr + size, arr) * stride,
-                                           S).reshape(-1))
+            h = np.broadcast_to(np.where(arr < 0, arr + size, arr) * stride, S).reshape(-1)
+            term = asarray(h)
+            if host_offs is not None:
+                host_offs = host_offs + h
         else:                                  # device indices: one check, then wrap
             arr = arr.astype(np.int64, copy=False)
             if arr.size:
@@ -1706,7 +1711,7 @@ def _index_plan(x, index):
     else:
         pre, post = [], rest
     out_shape = tuple(view.shape[k] for k in pre) + S + tuple(view.shape[k] for k in post)
-    plan = dict(J=J, offs=offs, base=view._off, out_shape=out_shape,
+    plan = dict(J=J, offs=offs, base=view._off, out_shape=out_shape, host_offs=host_offs,
                 pre=_axes_layout(view, pre), post=_axes_layout(view, post))
     return view, plan
 
@@ -1752,9 +1757,29 @@ def _setitem(x, index, value, accumulate=False):
     if n:
         _, pre_shape, pre_st = plan["pre"]
         Q, post_shape, post_st = plan["post"]
-        _k_scatter[_grid(n)](bool(accumulate), n, plan["J"], Q, x._blk.mem, plan["base"],
-                             plan["offs"]._blk.mem, pre_shape, pre_st, post_shape,
-                             post_st, vals._blk.mem)
+        J, offs = plan["J"], plan["offs"]
+        if not accumulate and plan["host_offs"] is not None and J > 1:
+            J, offs, vals = _last_writers(plan["host_offs"], J, Q, vals, offs)
+            n = vals.size
+        _k_scatter[_grid(n)](bool(accumulate), n, J, Q, x._blk.mem, plan["base"],
+                             offs._blk.mem, pre_shape, pre_st, post_shape, post_st,
+                             vals._blk.mem)
+
+
+def _last_writers(host_offs, J, Q, vals, offs):
+    """An assignment ``x[idx] = v`` with a repeated index: NumPy writes in order, so the
+    last value wins, while one kernel writing every value at once would race (two
+    threads, one element, either may land last). Only each target's last occurrence is
+    kept, so every element has one writer; (J, offs, vals) for the scatter.
+    (Device index arrays are not checked: which repeated write wins is then unspecified,
+    as NumPy's documentation and PyTorch's index_put_ say.)"""
+    first_from_end = np.unique(host_offs[::-1], return_index=True)[1]
+    if len(first_from_end) == J:
+        return J, offs, vals
+    keep = np.sort(J - 1 - first_from_end)
+    rows = vals.reshape(vals.size // (J * Q), J, Q)
+    return len(keep), asarray(host_offs[keep]), _getitem(rows, (slice(None), keep,
+                                                                  slice(None)))
 
 
 def add_at(a, index, values):

@@ -18,16 +18,45 @@ here uses only energy differences or the score ``grad_x log p = -grad_x E``:
   each training step restarts 95% of its chains from the pool and 5% from fresh noise.
 
 All randomness comes from the ``rng`` passed in. Chains are (B, D) float arrays.
+
+Chains live where the energy's parameters live: on a GPU (``--device cuda``) the chains,
+the energies, the gradients and the accept/reject all stay there, and the kernels are
+the backend's for the chains' device (``backend.kernels_for``). The random numbers are
+still drawn by ``rng`` on the host and uploaded (small, and the same draws as on the
+CPU, so both devices take the same path); nothing is copied back until the caller asks.
+On the CPU every step is what it was, array for array.
 """
 import contextlib
 
 import numpy as np
 
-from autograd import Tensor, grad
-from autograd.backend import kernels
+from autograd import Tensor, backend, grad, no_grad
 
 from ..common.errors import UserError
-from .energies import energy_array, energy_dtype
+from .energies import energy_dtype
+
+
+# ------------------------------------------------------------------------ devices
+
+def energy_device(energy):
+    """'cpu' or 'cuda': where the energy's parameters live."""
+    return backend.device_of(next(iter(energy.parameters())).data)
+
+
+def chains(energy, x):
+    """A fresh copy of ``x`` in the energy's dtype, on the energy's device (the sampler
+    then updates its own array, never the caller's)."""
+    dtype, device = energy_dtype(energy), energy_device(energy)
+    if isinstance(x, backend.DeviceArrayBase):
+        x = x.astype(dtype)                             # a copy, on the device
+        return x if device == "cuda" else backend.to_host(x)
+    return backend.to_device(np.array(x, dtype=dtype), device)
+
+
+def _energies(energy, x):
+    """E(x) (B,) with no graph, on x's device (x already in the energy's dtype)."""
+    with no_grad():
+        return energy(Tensor(x)).data
 
 
 # ------------------------------------------------------------------------ binary units
@@ -40,13 +69,17 @@ def gibbs_sweep(energy, x, rng):
     e^{-E1}) = sigmoid(E0 - E1)``. Works for any energy; for the Boltzmann machine it is
     the familiar ``sigmoid(b_k + sum_l S_kl x_l)`` (a test checks the two agree)."""
     B, n = x.shape
+    dtype, device = energy_dtype(energy), energy_device(energy)
+    own = x if (x.dtype == dtype and backend.device_of(x) == device) else chains(energy, x)
     for k in range(n):
-        both = np.concatenate([x, x])
+        both = np.concatenate([own, own])
         both[:B, k] = 0.0
         both[B:, k] = 1.0
-        e = energy_array(energy, both).astype(np.float64)
+        e = _energies(energy, both).astype(np.float64)
         p1 = 1.0 / (1.0 + np.exp(np.clip(e[B:] - e[:B], -700, 700)))
-        x[:, k] = rng.random(B) < p1
+        own[:, k] = rng.random(B) < p1
+    if own is not x:     # x on another device or in another dtype: written back once
+        x[...] = backend.to_host(own) if backend.device_of(x) == "cpu" else own
     return x
 
 
@@ -56,9 +89,9 @@ def gibbs_sample(energy, n, sweeps, rng, x0=None):
     rows are independent draws from (nearly) p_theta, which is what the Monte Carlo
     gradient and its standard error assume."""
     if x0 is None:
-        x = (rng.random((n, energy.n)) < 0.5).astype(energy_dtype(energy))
+        x = chains(energy, (rng.random((n, energy.n)) < 0.5).astype(energy_dtype(energy)))
     else:
-        x = np.array(x0, dtype=energy_dtype(energy))
+        x = chains(energy, x0)
     for _ in range(int(sweeps)):
         gibbs_sweep(energy, x, rng)
     return x
@@ -84,7 +117,12 @@ def frozen(energy):
 def energy_and_grad(energy, x):
     """E(x) (B,) and grad_x E (B, D) for a batch. The gradient of ``sum_b E(x_b)`` with
     respect to x is grad E at each row, since row b's energy depends on row b only."""
-    xt = Tensor(np.ascontiguousarray(x, dtype=energy_dtype(energy)), requires_grad=True)
+    dtype = energy_dtype(energy)
+    if isinstance(x, backend.DeviceArrayBase):     # stays on the GPU
+        x = x if x.dtype == dtype else x.astype(dtype)
+    else:
+        x = np.ascontiguousarray(x, dtype=dtype)
+    xt = Tensor(x, requires_grad=True)
     e = energy(xt)
     return e.data, grad(e.sum(), xt).data
 
@@ -109,8 +147,8 @@ def langevin(energy, x, steps, eps, rng, keep_path=False):
 
     Returns the final chains, or (final, path) with path of shape (steps+1, B, D)."""
     eps = _check_eps(eps)
-    step = kernels().langevin_step
-    x = np.array(x, dtype=energy_dtype(energy))
+    x = chains(energy, x)
+    step = backend.kernels_for(x).langevin_step
     path = [x.copy()] if keep_path else None
     with frozen(energy):
         for _ in range(int(steps)):
@@ -130,10 +168,10 @@ def mala(energy, x, steps, eps, rng, keep_path=False):
 
     Returns (final chains, acceptance rate), or (final, rate, path)."""
     eps = _check_eps(eps)
-    K = kernels()
-    x = np.array(x, dtype=energy_dtype(energy))
+    x = chains(energy, x)
+    K = backend.kernels_for(x)
     path = [x.copy()] if keep_path else None
-    accepted = 0
+    accepted = 0                  # summed where the chains are; one copy at the end
     with frozen(energy):
         e, g = energy_and_grad(energy, x)
         for _ in range(int(steps)):
@@ -144,10 +182,10 @@ def mala(energy, x, steps, eps, rng, keep_path=False):
                                    log_u, eps)
             e = np.where(acc, ey, e)
             g = np.where(acc[:, None], gy, g)
-            accepted += int(acc.sum())
+            accepted = accepted + acc.sum()
             if keep_path:
                 path.append(x.copy())
-    rate = accepted / max(1, int(steps) * len(x))
+    rate = int(accepted) / max(1, int(steps) * len(x))
     return (x, rate, np.stack(path)) if keep_path else (x, rate)
 
 
@@ -175,7 +213,10 @@ class ReplayBuffer:
 
     def __init__(self, size, lo, hi, rng, dtype=np.float32):
         self.lo, self.hi = np.asarray(lo, float), np.asarray(hi, float)
-        self.x = self.noise(int(size), rng).astype(dtype)
+        # On the default device (the GPU under --device cuda, where the model is built),
+        # so that draw and put are a gather and a scatter there.
+        self.x = backend.to_device(self.noise(int(size), rng).astype(dtype),
+                                   backend.default_device())
 
     def noise(self, n, rng):
         return rng.uniform(self.lo, self.hi, size=(n, len(self.lo)))
