@@ -68,6 +68,7 @@ class _Diffusion(Model):
         "schedule": "linear",       # "linear" (Ho et al.) or "cosine" (Nichol & Dhariwal)
         "beta_1": 1e-4,             # linear schedule ends (Ho et al. section 4)
         "beta_T": 0.02,
+        "max_beta": 0.999,          # cosine schedule: betas clipped here (N & D: 0.999)
         "variance": "beta",         # reverse-step sigma_t^2: "beta" or "beta_tilde"
         "hidden": 128,              # MLP width (continuous data)
         "depth": 3,                 # MLP residual blocks
@@ -102,7 +103,8 @@ class _Diffusion(Model):
             raise UserError(f"sample_steps={c['sample_steps']!r}: expected 0..T={c['T']}")
         if c["variance"] not in ("beta", "beta_tilde"):
             raise UserError(f"variance={c['variance']!r}: expected 'beta' or 'beta_tilde'")
-        self.schedule = Schedule.make(c["schedule"], c["T"], c["beta_1"], c["beta_T"])
+        self.schedule = Schedule.make(c["schedule"], c["T"], c["beta_1"], c["beta_T"],
+                                      max_beta=c["max_beta"])
         if spec.kind == "image":
             # Instance attributes read by train.fit when no --steps/--batch-size is given.
             self.default_steps, self.default_batch_size = self.image_steps, self.image_batch_size

@@ -102,8 +102,9 @@ class Schedule:
             self.abar[-1] <= NOISE_TOLERANCE
 
     @classmethod
-    def make(cls, kind="linear", T=1000, beta_1=1e-4, beta_T=0.02, warn=True):
-        """``kind`` "linear" (Ho et al.) or "cosine" (Nichol & Dhariwal)."""
+    def make(cls, kind="linear", T=1000, beta_1=1e-4, beta_T=0.02, warn=True, max_beta=0.999):
+        """``kind`` "linear" (Ho et al.) or "cosine" (Nichol & Dhariwal, its betas clipped
+        at ``max_beta``)."""
         if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
             raise UserError(f"number of diffusion steps T={T!r}: expected an integer >= 1")
         if kind == "linear":
@@ -112,7 +113,10 @@ class Schedule:
                                 "0 < beta_1 <= beta_T < 1")
             return cls(linear_betas(int(T), beta_1, beta_T), warn=warn)
         if kind == "cosine":
-            return cls(cosine_betas(int(T)), warn=warn)
+            if not 0 < max_beta < 1:
+                raise UserError(f"cosine schedule max_beta={max_beta!r}: expected a number "
+                                "in (0, 1)")
+            return cls(cosine_betas(int(T), max_beta=max_beta), warn=warn)
         raise UserError(f"noise schedule {kind!r}: expected 'linear' or 'cosine'")
 
     # ---- helpers ------------------------------------------------------------------

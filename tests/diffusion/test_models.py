@@ -142,7 +142,8 @@ def test_conditional_needs_labels():
 
 
 @pytest.mark.parametrize("bad", [{"T": 0}, {"sampler": "euler"}, {"ema": 1.0},
-                                 {"variance": "large"}, {"nonsense": 1}, {"mults": [0]}])
+                                 {"variance": "large"}, {"nonsense": 1}, {"mults": [0]},
+                                 {"schedule": "cosine", "max_beta": 1.0}])
 def test_bad_config_is_a_user_error(bad):
     spec = DataSpec("image", (8, 8), levels=2) if "mults" in bad else spec2d()
     with pytest.raises(UserError):

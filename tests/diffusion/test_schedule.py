@@ -38,6 +38,11 @@ def test_cosine_schedule_reproduces_its_alpha_bar():
     want = [f(t) / f(0) for t in range(T)]        # beta clipping only touches t = T
     np.testing.assert_allclose(sch.abar[:T], want, rtol=1e-10, atol=1e-15)
     assert sch.beta[1:].max() <= 0.999 and sch.abar[-1] < 1e-3
+    # clipped lower (the river benchmark: 0.05), the chain still ends at noise
+    low = Schedule.make("cosine", 1000, max_beta=0.05)
+    assert low.beta[1:].max() == 0.05 and low.abar[-1] < 1e-3
+    np.testing.assert_array_equal(low.beta[1:][low.beta[1:] < 0.05],
+                                  cosine_betas(1000)[cosine_betas(1000) < 0.05])
 
 
 def test_short_schedule_warns_like_tiny_diffusion():
@@ -52,7 +57,8 @@ def test_short_schedule_warns_like_tiny_diffusion():
 
 
 @pytest.mark.parametrize("bad", [dict(kind="quadratic"), dict(T=0), dict(T=2.5),
-                                 dict(beta_1=0.0), dict(beta_1=0.1, beta_T=0.01)])
+                                 dict(beta_1=0.0), dict(beta_1=0.1, beta_T=0.01),
+                                 dict(kind="cosine", max_beta=0.0)])
 def test_bad_schedules_are_user_errors(bad):
     with pytest.raises(UserError):
         Schedule.make(**{"kind": "linear", "T": 10, **bad})
