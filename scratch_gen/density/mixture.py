@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 import autograd
-from autograd import nn
+from autograd import backend, nn
 from autograd import functional as F
 from autograd import optim
 
@@ -162,15 +162,30 @@ def from_unconstrained(logits, means, a, s):
     return w / w.sum(), means.copy(), 0.5 * (covs + np.swapaxes(covs, 1, 2))
 
 
+_MASKS = {}
+
+
+def _masks(d, device):
+    """The strictly-lower-triangular mask and the identity, (D, D) float64, on
+    ``device`` (made once per size and device, not uploaded every step)."""
+    key = (d, device)
+    if key not in _MASKS:
+        _MASKS[key] = tuple(backend.to_device(m, device)
+                            for m in (np.tril(np.ones((d, d)), -1), np.eye(d)))
+    return _MASKS[key]
+
+
 def autograd_log_likelihood(x, logits, means, a, s):
     """Mean log-likelihood as an engine Tensor (so ``.backward()`` gives every gradient):
     the mean over points of ``logsumexp_k(log_softmax(logits)_k - D/2 log 2 pi +
-    sum_d s_kd - |(x - mu_k)^T P_k|^2 / 2)``."""
+    sum_d s_kd - |(x - mu_k)^T P_k|^2 / 2)``. ``x`` is an (N, D) array, or a Tensor
+    already on the parameters' device (gradient_ascent uploads the data once)."""
+    x = x if isinstance(x, autograd.Tensor) else autograd.Tensor(x)
     n, d = x.shape
     k = means.shape[0]
-    lower = np.tril(np.ones((d, d)), -1)
-    p = a * lower + s.exp().reshape(k, d, 1) * np.eye(d)            # (K, D, D)
-    r = autograd.Tensor(x[None]) - means.reshape(k, 1, d)            # (K, N, D)
+    lower, eye = _masks(d, a.device)
+    p = a * lower + s.exp().reshape(k, d, 1) * eye                   # (K, D, D)
+    r = x.reshape(1, n, d) - means.reshape(k, 1, d)                  # (K, N, D)
     y = r @ p                                                        # rows (P^T r)^T
     log_n = s.sum(axis=1).reshape(k, 1) - 0.5 * (y * y).sum(axis=2) - 0.5 * d * LOG_2PI
     joint = log_n + F.log_softmax(logits, axis=0).reshape(k, 1)      # (K, N)
@@ -184,18 +199,21 @@ def gradient_ascent(x, weights, means, covs, steps=2000, lr=0.05, callback=None)
     x = np.ascontiguousarray(x, dtype=np.float64)
     params = [nn.Parameter(v, dtype=np.float64)
               for v in to_unconstrained(weights, means, covs)]
+    xt = autograd.Tensor(x, device=params[0].device)   # the data goes to the device once
     opt = optim.Adam(params, lr=lr)
-    history = []
+    values = []           # each step's log-likelihood, left where it was computed
     for t in range(steps):
         opt.lr = lr * 0.5 * (1 + math.cos(math.pi * t / steps))
         opt.zero_grad()
-        ll = autograd_log_likelihood(x, *params)
+        ll = autograd_log_likelihood(xt, *params)
         (-ll).backward()
         opt.step()
-        history.append(float(ll.item()))
+        values.append(ll.data)
         if callback is not None:
-            callback(t, history[-1])
-    w, m, c = from_unconstrained(*(p.data for p in params))
+            callback(t, float(ll.item()))
+    # One copy of the whole curve at the end (on a GPU, one sync instead of one a step).
+    history = [float(v) for v in backend.to_host(np.stack(values))] if values else []
+    w, m, c = from_unconstrained(*(backend.to_host(p.data) for p in params))
     history.append(mean_log_likelihood(x, w, m, c))
     return w, m, c, history
 
