@@ -173,7 +173,10 @@ def main():
         print(json.dumps(step_seconds(args.child_cpu, "cpu", args.steps, 1, args.tiny)))
         return
 
-    C = backend.cuda_module()             # one clear error without a GPU
+    try:
+        C = backend.cuda_module()
+    except (ImportError, RuntimeError) as e:     # one clear line without a GPU
+        sys.exit(f"benchmarks/gpu.py: {' '.join(str(e).split())}")
     if C.SIMULATOR:      # its thread-polling launcher needs a short GIL switch interval
         sys.setswitchinterval(5e-5)
     out = {"device": "simulator" if C.SIMULATOR else C.cuda.get_current_device().name.decode()
