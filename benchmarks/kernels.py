@@ -242,10 +242,11 @@ def bench_conv(quick):
             y = getattr(F, conv)(xt, wt, **kw)
             y.backward(np.ones(y.shape, np.float32))
 
-        # The engine's math called directly on arrays, without the autograd graph: the
-        # columns of the whole batch side by side as (C k, N L_out), so that the forward
-        # and both gradients are ONE BLAS product each, plus the swaps to and from
-        # (N, C_out, L_out).  The gap to engine_numba is the engine's own overhead.
+        # The engine's math on the whole batch at once, called directly on arrays: the
+        # columns side by side as (C k, N L_out), so that the forward and both gradients
+        # are ONE BLAS product each, plus the swaps to and from (N, C_out, L_out).  It is
+        # what the engine does with more than one thread; on one thread the engine runs
+        # the same products block by block, in cache (autograd/ops.py, 'convolution').
         def one_gemm_step():
             N, co = x.shape[0], ws[0]
             if conv == "conv2d":
