@@ -86,8 +86,8 @@ def test_cli_without_a_gpu_says_so_in_one_line(tmp_path):
 
 def test_cli_trains_on_cuda_end_to_end(tmp_path, capsys):
     """``train --device cuda`` builds the model on the device (the family's own code,
-    unchanged), trains, checkpoints host copies, and ``sample`` reads them back (in this
-    process the GPU is still the default device, as it would be after --device cuda)."""
+    unchanged), trains, checkpoints host copies, and ``sample --device cuda`` reads them
+    back onto the device. --device holds for one command: the default is put back."""
     out = tmp_path / "run"
     code = main(["train", "autoregressive", "--model", "mlp", "--data", "bars_stripes",
                  "--steps", "2", "--batch-size", "4", "--device", "cuda", "--quiet",
@@ -95,9 +95,11 @@ def test_cli_trains_on_cuda_end_to_end(tmp_path, capsys):
                  "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert backend.default_device() == "cuda"
+    assert backend.default_device() == "cpu"
     record = json.loads((out / "checkpoint.json").read_text())
     assert record["step"] == 2
-    code = main(["sample", str(out), "--n", "2", "--out", str(tmp_path / "s.npy")])
+    code = main(["sample", str(out), "--n", "2", "--out", str(tmp_path / "s.npy"),
+                 "--device", "cuda"])
     assert code == 0, capsys.readouterr().err
     assert np.load(tmp_path / "s.npy").shape[0] == 2
+    assert backend.default_device() == "cpu"
