@@ -89,3 +89,19 @@ def test_conv_shape_errors_name_both_shapes():
         F.conv2d(Tensor(np.ones((2, 3, 5, 5))), Tensor(np.ones((4, 2, 3, 3))))
     with pytest.raises(ValueError, match=r"conv1d"):
         F.conv1d(Tensor(np.ones((2, 3, 5))), Tensor(np.ones((4, 2, 3))))
+
+
+def test_input_smaller_than_the_kernel_is_a_one_line_error():
+    with pytest.raises(ValueError, match=r"conv1d: input \(1, 2, 3\) is smaller than the kernel"):
+        F.conv1d(Tensor(np.zeros((1, 2, 3))), Tensor(np.zeros((4, 2, 2))), dilation=8)
+    with pytest.raises(ValueError, match=r"conv2d: input \(1, 2, 2, 5\) is smaller"):
+        F.conv2d(Tensor(np.zeros((1, 2, 2, 5))), Tensor(np.zeros((4, 2, 3, 3))))
+
+
+def test_empty_batch_gives_empty_output_and_zero_weight_gradient():
+    x = Tensor(np.zeros((0, 2, 5, 4)), requires_grad=True)
+    w = Tensor(np.ones((3, 2, 3, 3)), requires_grad=True)
+    out = F.conv2d(x, w, padding=1)
+    assert out.shape == (0, 3, 5, 4)
+    out.sum().backward()
+    assert x.grad.shape == (0, 2, 5, 4) and not np.any(w.grad)
