@@ -6,6 +6,12 @@ JSON object (progress goes to stderr) and writes the chapter's figures.
     python benchmarks/conditional_quality.py [--budget full|default|quick|tiny] [--seed S]
                                              [--out DIR]
 
+Tasks: the obstacle toy from one of five labelled starts, and from the start s itself
+(a number, scored at eight starts between the labelled ones against the exact p(x|s));
+glyphs by digit; a glyph's upper half from its lower half (128 numbers). Each row
+carries its training steps, wall and CPU seconds (``cpu_seconds``: this process's, for
+that model's training alone).
+
 What is measured (scratch_gen/conditional/evaluation.py): on the obstacle toy, an output
 lands when within 3 std of a true mode of p(x|y) (a perfect sampler: 1 - exp(-9/2) =
 0.989), coverage is the fraction of the two modes of each start that get a landed output,
@@ -47,13 +53,18 @@ def main(argv=None):
                                              r["classes"]),
                pictures.classification_figure(os.path.join(args.out, "classification.png"),
                                               r["classification"])]
+    if r["obstacle_continuous"]:
+        figures.append(pictures.obstacle_continuous_figure(
+            os.path.join(args.out, "obstacle_continuous.png"), r["obstacle_continuous"]))
     if r["completion"]:
         figures.append(pictures.completion_figure(os.path.join(args.out, "completion.png"),
                                                   r["completion"]))
-    per_input = {row["method"]: [{k: p[k] for k in ("start", "landing", "coverage",
-                                                    "share_right", "true_right", "crash")}
-                                 for p in row["per_input"]]
-                 for row in r["obstacle"]["rows"]}
+    per_input = {task: {row["method"]: [{k: p[k] for k in ("start", "landing", "coverage",
+                                                           "share_right", "true_right",
+                                                           "crash")}
+                                        for p in row["per_input"]]
+                        for row in r[task]["rows"]}
+                 for task in ("obstacle", "obstacle_continuous") if r[task]}
     out = {"budget": args.budget, "seed": args.seed,
            "steps": {task: chapter.BUDGETS[args.budget][task]
                      for task in ("obstacle", "glyphs", "completion")},
@@ -64,6 +75,7 @@ def main(argv=None):
                                                       "note")}
                               for c in r["classification"]],
            "conditional_entropy_obstacle": r["obstacle"]["dataset"].conditional_entropy(),
+           "heldout_starts": chapter.HELDOUT_STARTS,
            "figures": figures,
            "wall_seconds": time.perf_counter() - wall, "cpu_seconds": time.process_time() - cpu,
            "threads": {v: os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS",

@@ -13,6 +13,10 @@ predictions to one input; some predictions are more plausible than some others",
    model, the class-conditional diffusion model (classifier-free guidance, Ho &
    Salimans 2022) and the conditional GAN (Mirza & Osindero 2014) put their samples on
    both sides, in the right proportions.             -> conditional_obstacle.png
+   The same with the start s itself as the condition (a number in [-1, 1], not one of
+   five labels), scored at starts between the labelled ones: the regressor's f(s) runs
+   through the obstacle for every s; the others go around.
+                                                     -> conditional_obstacle_continuous.png
 2. p(glyph | digit): the regressor draws the blurred average digit; the generative
    models draw digits.                               -> conditional_glyph_classes.png
 3. Classification as a generative model (He L1, "x: probability of classes conditioned
@@ -20,7 +24,8 @@ predictions to one input; some predictions are more plausible than some others",
    beside softmax regression.                        -> conditional_classification.png
 4. Complete a glyph from its lower half: a lower half that could be a 3, 5 or 9 gets a
    blend from the regressor, and separate digits from the conditional autoregressive
-   model.                                            -> conditional_completion.png
+   model, the diffusion model and the GAN (each given the lower half as a vector of 128
+   numbers).                                         -> conditional_completion.png
 
 ``--tiny`` runs every step at a toy size in seconds (the pictures are then rough); the
 default budget trains every method properly (several minutes on two cores).
@@ -62,6 +67,19 @@ def main(argv=None):
     print(f"    regressor: {d['distance']:.3f} from the nearest mode ({d['distance_std']:.1f} "
           f"std), crash rate {d['crash']:.2f}")
     figs.append(pictures.obstacle_figure(os.path.join(args.out, "conditional_obstacle.png"), ob))
+
+    oc = chapter.run_obstacle_continuous(b, args.seed)
+    starts = ", ".join(f"{s:g}" for s in chapter.HELDOUT_STARTS)
+    print(f"[1b] the start s itself as the condition (s ~ U[-1, 1] in training), scored at "
+          f"s = {starts}; mean H(X|s) there = "
+          f"{oc['rows'][0]['conditional_entropy']:.4f} nats")
+    show(oc["rows"], ("landing", "coverage", "weight_error", "crash", "conditional_nll",
+                      "conditional_kl"))
+    d = next(r for r in oc["rows"] if r["method"] == "regressor")["regressor_distance"]
+    print(f"    regressor: {d['distance']:.3f} from the nearest mode ({d['distance_std']:.1f} "
+          f"std), crash rate {d['crash']:.2f}")
+    figs.append(pictures.obstacle_continuous_figure(
+        os.path.join(args.out, "conditional_obstacle_continuous.png"), oc))
 
     glyphs = chapter.glyph_data(b, args.seed)
     classes = chapter.run_glyph_classes(b, glyphs, args.seed)

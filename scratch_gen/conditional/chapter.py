@@ -8,9 +8,11 @@ about p(x|y)". Each task below has one input y and several right answers x:
 
 - **obstacle** (:class:`scratch_gen.data.conditional.Obstacle`): from a start position,
   a waypoint left or right of an obstacle (Chi et al. 2023, Diffusion Policy, figure 3),
-  p(x|y) known exactly. The families' registered models condition on integer labels
-  only (diffusion's denoiser and the GAN's networks can read a vector, but their models
-  do not expose it yet), so the start is one of five positions, the label;
+  p(x|y) known exactly. Twice: with y the index of one of five starts (a label), and
+  with y the start s itself, a number in [-1, 1] drawn uniformly (``cond_dim = 1``:
+  the start is ``(s, -2)``, its height carries nothing), scored at eight starts between
+  the labelled ones against the exact ``p(x|s)`` (the dataset writes its truth for any
+  real s), where no label model could even be asked;
 - **glyph classes**: from a digit y, a 16x16 glyph (He L1, "Case study: class-conditional
   image generation");
 - **glyph completion**: from the lower half of a glyph, its upper half (the lower half of
@@ -18,15 +20,17 @@ about p(x|y)". Each task below has one input y and several right answers x:
 
 The four ways, in He L1's five parts:
 
-- Formulation: x | y with y a label (the start, the digit) or a vector (the lower half).
+- Formulation: x | y with y a label (the start, the digit) or a vector (the start s,
+  the lower half).
   The regressor assumes one answer per y; the autoregressive model orders x's
   coordinates, ``prod_i p(x_i | x_<i, y)``; diffusion adds a noise chain x_1..x_T with y
   in every reverse step; the GAN draws z ~ N(0, I) and maps (z, y) to x.
-- Representation: MLPs reading a one-hot y (:mod:`.regression`, :mod:`.ar`; MADE's
-  masks on the pixels, y unmasked into every layer); diffusion's denoiser with a label
-  embedding and a learned "null" label (``diffusion/ddpm-cond`` through the registry);
-  the GAN's generator and discriminator both given y (``gan/r1`` with
-  ``conditional=true``, Mirza & Osindero 2014).
+- Representation: MLPs reading y, one-hot or as a vector (:mod:`.regression`,
+  :mod:`.ar`; MADE's masks on the pixels, y unmasked into every layer); diffusion's
+  denoiser with an embedding of y and a learned "null" condition (``diffusion/ddpm-cond``
+  through the registry, ``cond_dim`` for vectors); the GAN's generator and
+  discriminator both given y (``gan/r1`` with ``conditional=true``, Mirza & Osindero
+  2014).
 - Objective: squared error (a Gaussian NLL of fixed variance: its optimum is E[x|y]);
   the exact conditional NLL; the noise-prediction loss with label dropout (a weighted
   variational bound, Ho et al. 2020; Ho & Salimans 2022); the conditional minimax value
@@ -39,10 +43,14 @@ The four ways, in He L1's five parts:
   the answers, the conditional NLL where defined; and the densities classify by Bayes'
   rule (He L1, "Case study: classification (a generative perspective)").
 
-On glyphs the GAN sees the 256 pixels as a vector (the MLP players): the convolutional
-discriminator reads y only in its last, linear layer, where y adds a constant to the
-logit and cannot be weighed against the image, so it cannot tell a 3 labelled "7" from a
-7; the MLP discriminator reads y with x at its input.
+On glyphs the GAN sees the pixels as a vector (the MLP players). The convolutional
+pair now reads y properly (the discriminator by projection, Miyato & Koyama 2018: an
+earlier version only added a term in y alone to its logit, which cannot tell a 3
+labelled "7" from a 7), but it costs about ten times as much per step: at the same CPU
+time as 2500 steps of the MLP pair (about 24 s on glyph classes, the full budget), the
+conv pair at 32 channels (265 steps) and at 16 (524 steps) drew noise, landing 0.00 and
+coverage 0.00, where the MLP pair drew every asked digit (dim strokes: landing 0.08,
+coverage 0.02 by the strict crispness test), seed 0. The MLP pair stays.
 
 Every model is built with ``registry.build(family, variant, spec, config, rng)`` and
 trained by ``train.fit``: this package imports no other family (DESIGN.md).
@@ -69,26 +77,29 @@ SLIDES = {"truth": "the dataset's own sampler: the best possible scores",
 # Training steps per method and task, and the sizes of everything scored. "default" is
 # the tour's (about a minute on two shared cores), "quick" the tour's --quick, "tiny"
 # the tests' and the demo's --tiny, "full" the demo's default and the benchmark's.
+# "obstacle" steps serve both obstacle tasks; "continuous": whether to run the one
+# from a continuous start (left out of the tour's --quick).
 BUDGETS = {
     "tiny": {"n_test": 300, "n_obstacle": 2000, "per_label": 200,
              "obstacle": {"regressor": 60, "autoregressive": 80, "diffusion": 80, "gan": 80},
              "glyphs": {"regressor": 30, "autoregressive": 30}, "n_glyphs": 600,
              "glyph_samples": 8, "heldout": 10, "softmax": 60, "n_classify": 100,
              "completion": {"regressor": 30, "autoregressive": 30}, "inputs": 8,
-             "completions": 4, "strata": 4},
+             "completions": 4, "strata": 4, "continuous": True},
     "quick": {"n_test": 500, "n_obstacle": 3000, "per_label": 300,
               "obstacle": {"regressor": 150, "autoregressive": 250, "diffusion": 200,
                            "gan": 200},
               "glyphs": {"regressor": 60, "autoregressive": 60}, "n_glyphs": 1000,
               "glyph_samples": 10, "heldout": 20, "softmax": 100, "n_classify": 200,
-              "completion": {}, "inputs": 0, "completions": 0, "strata": 4},
+              "completion": {}, "inputs": 0, "completions": 0, "strata": 4,
+              "continuous": False},
     "default": {"n_test": 1000, "n_obstacle": 5000, "per_label": 500,
                 "obstacle": {"regressor": 400, "autoregressive": 800, "diffusion": 700,
                              "gan": 700},
                 "glyphs": {"regressor": 200, "autoregressive": 1000}, "n_glyphs": 3000,
                 "glyph_samples": 20, "heldout": 40, "softmax": 300, "n_classify": 500,
                 "completion": {"regressor": 200, "autoregressive": 800}, "inputs": 24,
-                "completions": 8, "strata": 10},
+                "completions": 8, "strata": 10, "continuous": True},
     "full": {"n_test": 2000, "n_obstacle": 10000, "per_label": 1000,
              "obstacle": {"regressor": 1000, "autoregressive": 2000, "diffusion": 2000,
                           "gan": 2000},
@@ -96,8 +107,9 @@ BUDGETS = {
                         "gan": 2500},
              "n_glyphs": 6000, "glyph_samples": 40, "heldout": 60, "softmax": 1000,
              "n_classify": 1000, "classify_diffusion": 200,
-             "completion": {"regressor": 600, "autoregressive": 2000}, "inputs": 60,
-             "completions": 12, "strata": 20},
+             "completion": {"regressor": 600, "autoregressive": 2000, "diffusion": 1500,
+                            "gan": 2500}, "inputs": 60,
+             "completions": 12, "strata": 20, "continuous": True},
 }
 
 
@@ -113,25 +125,27 @@ def _rngs(seed, n):
 
 # -------------------------------------------------------------- method recipes
 
-def obstacle_recipe(method, steps, strata=100):
+def obstacle_recipe(method, steps, strata=100, cond_dim=0):
     """``(family, variant, config, batch_size, sample_options)`` for the 2D toy;
-    ``strata``: t's per example in the diffusion bound (its conditional NLL). The
+    ``strata``: t's per example in the diffusion bound (its conditional NLL);
+    ``cond_dim``: 0 for the five labelled starts, 1 for the start s itself. The
     autoregressive model gets two mixture components per factor, one per answer (with
     four, one seed in three left a start's modes badly split at these budgets)."""
     if method == "regressor":
-        return "conditional", "regressor", {"hidden": 64, "lr": 3e-3, "decay_steps": steps}, 128, {}
+        return ("conditional", "regressor", {"hidden": 64, "lr": 3e-3, "decay_steps": steps,
+                                             "cond_dim": cond_dim}, 128, {})
     if method == "autoregressive":
         return ("conditional", "ar-mdn", {"components": 2, "hidden": 64, "lr": 3e-3,
-                                          "decay_steps": steps}, 128, {})
+                                          "decay_steps": steps, "cond_dim": cond_dim}, 128, {})
     if method == "diffusion":
         return ("diffusion", "ddpm-cond",
                 {"T": 200, "beta_1": 1e-3, "beta_T": 0.08, "hidden": 64, "depth": 2,
                  "fourier": 4, "lr": 3e-3, "warmup": min(50, steps), "ema": 0.99,
-                 "decay_steps": steps, "p_uncond": 0.1, "bound_strata": strata}, 128,
-                {"sampler": "ddim", "steps": 50})
+                 "decay_steps": steps, "p_uncond": 0.1, "bound_strata": strata,
+                 "cond_dim": cond_dim}, 128, {"sampler": "ddim", "steps": 50})
     if method == "gan":
         return ("gan", "r1", {"conditional": True, "hidden": 64, "r1": 1.0, "lr": 2e-3,
-                              "ema": 0.99, "total_steps": steps}, 128, {})
+                              "ema": 0.99, "total_steps": steps, "cond_dim": cond_dim}, 128, {})
     raise ValueError(f"unknown method {method!r}")
 
 
@@ -152,24 +166,29 @@ def glyph_recipe(method, steps, cond_dim=0):
         return ("diffusion", "ddpm-cond",
                 {"T": 200, "beta_1": 1e-3, "beta_T": 0.1, "channels": 16, "mults": [1, 2],
                  "lr": 2e-3, "warmup": min(100, steps), "ema": 0.995, "decay_steps": steps,
-                 "p_uncond": 0.1}, 32, {"sampler": "ddim", "steps": 50, "guidance": 2.0}, False)
+                 "p_uncond": 0.1, "cond_dim": cond_dim}, 32,
+                {"sampler": "ddim", "steps": 50, "guidance": 2.0}, False)
     if method == "gan":
         return ("gan", "r1", {"conditional": True, "hidden": 256, "latent_dim": 32, "r1": 0.1,
-                              "lr": 1e-3, "ema": 0.99, "total_steps": steps}, 64, {}, True)
+                              "lr": 1e-3, "ema": 0.99, "total_steps": steps,
+                              "cond_dim": cond_dim}, 64, {}, True)
     raise ValueError(f"unknown method {method!r}")
 
 
 def _train(family, variant, spec, config, x, y, steps, batch, seed):
+    """The model trained, and ``(wall, cpu)`` seconds of its training (CPU: this
+    process's, one thread per library)."""
     init, = _rngs([seed, 7], 1)
     model = registry.build(family, variant, spec, config, init)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     fit(model, (x, y), steps=steps, batch_size=batch, seed=seed, quiet=True)
-    return model, time.perf_counter() - t0
+    return model, (time.perf_counter() - t0, time.process_time() - c0)
 
 
 def _row(method, task, seconds, steps, model_name, **scores):
+    wall, cpu = seconds
     return {"method": method, "task": task, "model": model_name, "steps": steps,
-            "seconds": seconds, "slide": SLIDES[method], **scores}
+            "seconds": wall, "cpu_seconds": cpu, "slide": SLIDES[method], **scores}
 
 
 # ------------------------------------------------------------------- obstacle
@@ -210,6 +229,73 @@ def run_obstacle(b, seed=0, methods=METHODS):
             out["prediction"] = pred
             extra = {"regressor_distance": evaluation.regressor_distance(pred, labels, ds)}
         out["rows"].append(_row(method, "obstacle", seconds, steps, f"{family}/{variant}",
+                                **scores, **extra))
+    return out
+
+
+# ------------------------------------------------- obstacle from a continuous start
+
+# Where the continuous-start models are scored: between the five labelled starts, so
+# no label model could be asked about them, and (the training starts being uniform on
+# [-1, 1]) never seen exactly in training.
+HELDOUT_STARTS = np.linspace(-0.875, 0.875, 8)
+
+
+def run_obstacle_continuous(b, seed=0, methods=METHODS):
+    """The obstacle with the start itself as the condition: y = s, one number
+    (``cond_dim = 1``; the start is ``(s, -2)``, so its height carries nothing), s ~
+    U[-1, 1] in training. Each method is scored at :data:`HELDOUT_STARTS` against the
+    exact ``p(x | s)`` (``Obstacle.modes_at_start`` / ``log_prob_at_start``): landing,
+    coverage and weights per start, the conditional NLL and its KL to the truth where
+    there is a density. Returns ``rows``, ``samples`` ({method: {s: (n, 2)}}),
+    ``sweep`` ({method: (starts (m,), samples (m, 2))}, one sample per random start, for
+    the figure), ``curve`` (the regressor's f(s) on a grid) and the ``dataset``."""
+    ds = data.get("obstacle")
+    r_train, r_test, r_sample = _rngs([seed, 6], 3)
+    s = r_train.uniform(-1.0, 1.0, b["n_obstacle"])
+    x = evaluation.sample_at_starts(ds, s, r_train)
+    st = np.resize(HELDOUT_STARTS, b["n_test"])
+    xt = evaluation.sample_at_starts(ds, st, r_test)
+    spec = DataSpec("continuous", (2,), name="obstacle (continuous start)")
+    task = "obstacle (continuous start)"
+    out = {"rows": [], "samples": {}, "sweep": {}, "dataset": ds, "train": (x, s),
+           "test": (xt, st), "curve": None, "starts": HELDOUT_STARTS}
+    n = b["per_label"]
+    sweep_s = r_sample.uniform(-1.0, 1.0, 5 * n)
+    truth = {float(s0): evaluation.sample_at_starts(ds, np.full(n, s0), r_sample)
+             for s0 in HELDOUT_STARTS}
+    out["sweep"]["truth"] = (sweep_s, evaluation.sample_at_starts(ds, sweep_s, r_sample))
+    nll, se = metrics.mean_se(-ds.log_prob_at_start(xt, st))
+    out["rows"].append({"method": "truth", "task": task, "model": "data: p(x|s)", "steps": 0,
+                        "seconds": 0.0, "cpu_seconds": 0.0, "slide": SLIDES["truth"],
+                        **evaluation.obstacle_scores(truth, ds, at_starts=True),
+                        "conditional_nll": nll, "conditional_nll_se": se,
+                        "conditional_kl": 0.0,
+                        "conditional_entropy": float(
+                            evaluation.entropy_at_start(ds, st).mean())})
+    asked = np.repeat(HELDOUT_STARTS, n)[:, None]
+    for method in methods:
+        steps = b["obstacle"][method]
+        family, variant, config, batch, opts = obstacle_recipe(method, steps, b["strata"],
+                                                               cond_dim=1)
+        model, seconds = _train(family, variant, spec, config, x, s[:, None], steps, batch,
+                                seed)
+        drawn = np.asarray(model.sample(len(asked), r_sample, condition=asked, **opts))
+        per = {float(s0): drawn[i * n:(i + 1) * n] for i, s0 in enumerate(HELDOUT_STARTS)}
+        out["samples"][method] = per
+        out["sweep"][method] = (sweep_s, np.asarray(
+            model.sample(len(sweep_s), r_sample, condition=sweep_s[:, None], **opts)))
+        scores = evaluation.obstacle_scores(per, ds, at_starts=True)
+        scores.update(evaluation.conditional_kl_at_starts(model, xt, st, ds))
+        extra = {}
+        if method == "regressor":
+            grid = np.linspace(-1.0, 1.0, 41)
+            out["curve"] = (grid, np.asarray(model.sample(len(grid), r_sample,
+                                                          condition=grid[:, None])))
+            pred = np.stack([per[float(s0)][0] for s0 in HELDOUT_STARTS])
+            extra = {"regressor_distance": evaluation.regressor_distance(
+                pred, HELDOUT_STARTS, ds, at_starts=True)}
+        out["rows"].append(_row(method, task, seconds, steps, f"{family}/{variant}",
                                 **scores, **extra))
     return out
 
@@ -323,13 +409,15 @@ def split_halves(x):
 
 
 def run_completion(b, glyphs, seed=0):
-    """Lower half -> upper half, by the methods that accept a vector condition (the
-    regressor and the conditional MADE; the families' models take labels only).
-    Completions of the most ambiguous held-out lower halves, scored by
+    """Lower half -> upper half, y the 128 pixels of the lower half (``cond_dim`` 128)
+    and x the upper half: each method in ``b["completion"]`` with its glyph recipe (the
+    diffusion U-Net on the 8x16 half, the GAN's MLP players on its 128 pixels), samples
+    clipped to [0, 1]. Completions of the most ambiguous held-out lower halves, scored by
     :class:`evaluation.Completions`."""
     x, y = glyphs["train"]
     upper, lower = split_halves(x)
-    spec = DataSpec("image", (ROWS, 16), name="glyph upper halves")
+    image = DataSpec("image", (ROWS, 16), name="glyph upper halves")
+    flat = DataSpec("continuous", (ROWS * 16,), name="glyph upper halves (flat)")
     hx, hy = glyphs["heldout"]
     scorer = {"float": evaluation.Completions(glyphs["train"], hx),
               "binary": evaluation.Completions(glyphs["train"], hx, view=evaluation.binary_view)}
@@ -341,13 +429,18 @@ def run_completion(b, glyphs, seed=0):
     r_sample, = _rngs([seed, 5], 1)
     out = {"rows": [], "inputs": inputs, "truth": hx[order], "completions": {},
            "plausible": [plaus[i] for i in order]}
+    conditions = lower.reshape(len(lower), -1)
     for method, steps in b["completion"].items():
-        family, variant, config, batch, _, _ = glyph_recipe(method, steps, cond_dim=ROWS * 16)
-        model, seconds = _train(family, variant, spec, config, upper, lower, steps, batch, seed)
+        family, variant, config, batch, opts, is_flat = glyph_recipe(method, steps,
+                                                                     cond_dim=ROWS * 16)
+        xs = upper.reshape(len(upper), -1).astype(np.float64) if is_flat else upper
+        model, seconds = _train(family, variant, flat if is_flat else image, config, xs,
+                                conditions, steps, batch, seed)
         n = b["completions"]
         comp = []
         for low in inputs:
-            up = np.asarray(model.sample(n, r_sample, condition=low), np.float64)
+            up = np.clip(np.asarray(model.sample(n, r_sample, condition=low.reshape(-1), **opts),
+                                    np.float64), 0.0, 1.0)
             comp.append(np.concatenate([up.reshape(n, ROWS, 16),
                                         np.broadcast_to(low, (n, 16 - ROWS, 16))], axis=1))
         comp = np.stack(comp)
@@ -360,11 +453,6 @@ def run_completion(b, glyphs, seed=0):
                                 landing_ambiguous=s["landing_ambiguous"],
                                 ambiguous_inputs=s["ambiguous_inputs"],
                                 compared_as="binary pixels" if binary else "pixels"))
-    for method in ("diffusion", "gan"):
-        out["rows"].append({"method": method, "task": "glyph completion",
-                            "model": FAMILY[method], "landing": None, "coverage": None,
-                            "note": "not run: the registered model conditions on integer "
-                                    "labels only, not on a vector (see the report)"})
     return out
 
 
@@ -378,6 +466,8 @@ def run_all(budget_name="default", seed=0, progress=None):
     t0 = time.perf_counter()
     obstacle = run_obstacle(b, seed)
     say(f"obstacle done in {time.perf_counter() - t0:.1f}s")
+    continuous = run_obstacle_continuous(b, seed) if b["continuous"] else None
+    say(f"obstacle from a continuous start done in {time.perf_counter() - t0:.1f}s")
     glyphs = glyph_data(b, seed)
     classes = run_glyph_classes(b, glyphs, seed)
     say(f"glyph classes done in {time.perf_counter() - t0:.1f}s")
@@ -389,8 +479,10 @@ def run_all(budget_name="default", seed=0, progress=None):
                 row["conditional_nll_note"] = c["note"]
     completion = run_completion(b, glyphs, seed) if b["completion"] else None
     say(f"all done in {time.perf_counter() - t0:.1f}s")
-    table = obstacle["rows"] + classes["rows"] + (completion["rows"] if completion else [])
-    return {"budget": budget_name, "seed": seed, "obstacle": obstacle, "classes": classes,
+    table = (obstacle["rows"] + (continuous["rows"] if continuous else []) + classes["rows"]
+             + (completion["rows"] if completion else []))
+    return {"budget": budget_name, "seed": seed, "obstacle": obstacle,
+            "obstacle_continuous": continuous, "classes": classes,
             "classification": classification, "completion": completion, "glyphs": glyphs,
             "table": table, "seconds": time.perf_counter() - t0}
 
@@ -409,7 +501,8 @@ def summary_table(table):
                     "conditional_kl": r.get("conditional_kl"),
                     "regressor_distance": None if dist is None else dist["distance"],
                     "regressor_distance_std": None if dist is None else dist["distance_std"],
-                    "seconds": r.get("seconds"), "note": r.get("note")})
+                    "steps": r.get("steps"), "seconds": r.get("seconds"),
+                    "cpu_seconds": r.get("cpu_seconds"), "note": r.get("note")})
     return out
 
 

@@ -30,6 +30,11 @@ sentence, for each input y:
 - for the regressor: the distance of its prediction to the nearest true mode (in
   units and in mode standard deviations), and whether it is inside the obstacle.
 
+The obstacle's truth is written for any real start s (``Obstacle.modes_at_start``), so
+the same scores apply to models conditioned on s itself (``at_starts=True``), with
+:func:`sample_at_starts`, the closed-form :func:`entropy_at_start` and
+:func:`conditional_kl_at_starts` for the density.
+
 And classification as a generative model (He L1, "Case study: classification"; "x:
 probability of classes conditioned on the image"): any label-conditional density gives a
 Bayes-rule classifier ``argmax_y log q(x|y) + log p(y)`` (:func:`bayes_accuracy`).
@@ -59,22 +64,28 @@ def land(samples, centers, std, threshold=3.0):
     return d2[np.arange(len(x)), nearest] <= (threshold * std) ** 2, nearest
 
 
-def obstacle_scores(samples_by_label, dataset):
-    """Mode landing, coverage and weights per start, for ``{label: samples (n, 2)}``.
+def obstacle_scores(samples_by_label, dataset, at_starts=False):
+    """Mode landing, coverage and weights per start, for ``{label: samples (n, 2)}`` (or,
+    with ``at_starts``, ``{start s: samples}`` for real starts s in [-1, 1]).
 
     Returns ``landing`` (mean over starts), ``coverage`` (mean fraction of the two
     modes captured), ``weight_error`` (mean |share of landed outputs on the right -
     true w_R|), ``crash`` (fraction inside the obstacle), ``mode_distance`` (mean
     distance of an output to its nearest true mode, in mode std), and ``per_input``."""
     rows = []
-    for label, s in sorted(samples_by_label.items()):
+    for key, s in sorted(samples_by_label.items()):
         s = np.asarray(s, np.float64).reshape(len(s), 2)
-        centers, weights = dataset.modes(np.full(len(s), label))
+        if at_starts:
+            start, label = float(key), None
+            centers, weights = dataset.modes_at_start(np.full(len(s), start))
+        else:
+            start, label = float(dataset.starts[key]), int(key)
+            centers, weights = dataset.modes(np.full(len(s), key))
         landed, nearest = land(s, centers, dataset.std)
         counts = np.bincount(nearest[landed], minlength=2)
         share = counts[1] / counts.sum() if counts.sum() else math.nan
         dist = np.sqrt(((s[:, None, :] - centers) ** 2).sum(-1)).min(axis=1)
-        rows.append({"label": int(label), "start": float(dataset.starts[label]),
+        rows.append({"label": label, "start": start,
                      "landing": float(landed.mean()), "modes": int((counts > 0).sum()),
                      "mode_distance": float(dist.mean() / dataset.std),
                      "coverage": float((counts > 0).mean()), "share_right": float(share),
@@ -89,15 +100,59 @@ def obstacle_scores(samples_by_label, dataset):
             "per_input": rows}
 
 
-def regressor_distance(predictions, labels, dataset):
-    """For one prediction per label: distance to the nearest true mode of p(x|y), in
-    data units and in mode std, and whether it lies inside the obstacle (a crash)."""
+def regressor_distance(predictions, labels, dataset, at_starts=False):
+    """For one prediction per label (or per real start, with ``at_starts``): distance to
+    the nearest true mode of p(x|y), in data units and in mode std, and whether it lies
+    inside the obstacle (a crash)."""
     p = np.asarray(predictions, np.float64).reshape(len(predictions), 2)
-    centers, _ = dataset.modes(np.asarray(labels))
+    centers, _ = (dataset.modes_at_start(np.asarray(labels, np.float64)) if at_starts
+                  else dataset.modes(np.asarray(labels)))
     d = np.sqrt(((p[:, None, :] - centers) ** 2).sum(-1)).min(axis=1)
     return {"distance": float(d.mean()), "distance_std": float(d.mean() / dataset.std),
             "crash": float((dataset.crash_margin(p) > 0).mean()),
             "per_input": d.tolist()}
+
+
+# ------------------------------------------------ the obstacle from a continuous start
+
+def sample_at_starts(dataset, starts, rng):
+    """One waypoint per real start ``s`` in [-1, 1] (the obstacle's ``p(x | s)``, written
+    for any s by ``modes_at_start``): left or right by its weight, then the Gaussian
+    around that side's centre -- the dataset's own ``sample_given``, without the labels."""
+    centers, weights = dataset.modes_at_start(starts)
+    right = rng.random(len(centers)) < weights[:, 1]
+    side = centers[np.arange(len(centers)), right.astype(np.int64)]
+    return side + dataset.std * rng.standard_normal((len(centers), 2))
+
+
+def entropy_at_start(dataset, starts):
+    """``H(X | s)`` in nats per start, in closed form. ``p(x|s)`` is a mixture of two
+    isotropic Gaussians (std sigma) at least 24 sigma apart, so the mixture's overlap term
+    ``E[-log p(k|x)]`` (about ``exp(-72)``) is 0 to double precision and
+    ``H = H(w(s)) + 1 + log 2 pi + 2 log sigma`` (a 2D Gaussian's entropy, plus which side);
+    the dataset's quadrature gives the same at the five labelled starts."""
+    _, w = dataset.modes_at_start(starts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h_side = -np.where(w > 0, w * np.log(w), 0.0).sum(axis=1)
+    return h_side + 1.0 + math.log(2 * math.pi) + 2.0 * math.log(dataset.std)
+
+
+def conditional_kl_at_starts(model, x, starts, dataset):
+    """For test waypoints ``x`` drawn at real ``starts``: the model's conditional NLL
+    ``-E log q(x|s)`` and the KL to the truth, ``E_s KL(p(x|s) || q(x|s))``, estimated
+    as the mean of ``log p(x|s) - log q(x|s)`` over the same draws (paired, so the
+    truth's own sampling noise cancels), each with its standard error; ``H(X|s)``
+    averaged over the starts, in closed form. None where the model has no density."""
+    h = float(entropy_at_start(dataset, starts).mean())
+    if not model.has("log_prob"):
+        return {"conditional_nll": None, "conditional_nll_se": None, "conditional_kl": None,
+                "conditional_kl_se": None, "conditional_entropy": h}
+    lq = np.asarray(model.log_prob(x, np.asarray(starts, np.float64)[:, None]), np.float64)
+    lp = dataset.log_prob_at_start(x, starts)
+    nll, se = metrics.mean_se(-lq)
+    kl, kl_se = metrics.mean_se(lp - lq)
+    return {"conditional_nll": nll, "conditional_nll_se": se, "conditional_kl": kl,
+            "conditional_kl_se": kl_se, "conditional_entropy": h}
 
 
 def conditional_nll(model, x, y, dataset=None):

@@ -99,8 +99,8 @@ def reverse_direction_table():
     """He L1's second line on the discrete toy, with a *learned* p(y|x): softmax regression
     on one-hot x recovers the table's p(y|x) (its maximum-likelihood answer is the
     count frequencies of each row; the zeros it only approaches, as logits -> -inf);
-    Bayes' rule with the prior p(x) (the counts) turns it into p(x|y). Returns the exact and the learned tables, each
-    indexed ``[x, y]``."""
+    Bayes' rule with the prior p(x) (the counts) turns it into p(x|y). Returns the exact
+    and the learned tables, each indexed ``[x, y]``."""
     from .bayes import DISCRETE_TOY_COUNTS, bayes_rule
     joint = DISCRETE_TOY_COUNTS / DISCRETE_TOY_COUNTS.sum()
     p_x = joint.sum(1)

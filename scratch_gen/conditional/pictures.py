@@ -4,11 +4,13 @@ Each function writes one PNG and returns its path.
 - :func:`obstacle_figure`: the obstacle toy (Chi et al. 2023, figure 3 in miniature):
   the true p(x|y) next to each method's samples, with the regressor's average (a black
   cross, joined to its start) drawn in every panel: it sits inside the obstacle.
+- :func:`obstacle_continuous_figure`: the same with the start s itself as the
+  condition: samples coloured by s, the regressor's f(s) as a curve through the obstacle.
 - :func:`glyph_classes_figure`: class-conditional glyphs, one panel per method, one
   row per digit (He L1, "Case study: class-conditional image generation").
 - :func:`completion_figure`: lower halves with several plausible digits, completed by
-  the regressor (one blurred answer) and by the conditional autoregressive model
-  (several crisp ones).
+  the regressor (one blurred answer) and by the conditional autoregressive model, the
+  diffusion model and the GAN (several answers each).
 - :func:`classification_figure`: Bayes-rule classifiers beside softmax regression.
 """
 import numpy as np
@@ -22,10 +24,10 @@ TITLES = {"regressor": "regressor (MSE)", "autoregressive": "autoregressive",
           "diffusion": "conditional diffusion", "gan": "conditional GAN"}
 
 
-def _obstacle_axes(ax, ds, prediction):
+def _obstacle_axes(ax, ds, prediction, squares=True):
     plt = plots._plt()
     ax.add_patch(plt.Circle(ds.obstacle_center, ds.obstacle_radius, color="0.75", zorder=0))
-    for k, s in enumerate(ds.starts):
+    for k, s in enumerate(ds.starts if squares else ()):
         ax.plot([s], [ds.start_height], marker="s", ms=6, color=LABEL_COLOURS[k],
                 markeredgecolor="k", zorder=3)
     if prediction is not None:
@@ -64,6 +66,39 @@ def obstacle_figure(path, result, max_points=250):
     np.atleast_1d(axes)[0].legend(loc="upper left", fontsize=6, frameon=False)
     fig.suptitle("From a start (squares), go around the obstacle: two right answers; "
                  "the regressor's average (x) crashes", fontsize=9)
+    return plots._save(fig, path)
+
+
+def obstacle_continuous_figure(path, result, max_points=600):
+    """The obstacle with the start s itself as the condition: samples at random starts,
+    coloured by s (the bar of starts below), the regressor's f(s) for every s in [-1, 1]
+    as a black curve (inside the obstacle all along), each panel titled with its scores
+    at the held-out starts."""
+    plt = plots._plt()
+    ds = result["dataset"]
+    methods = list(result["samples"])
+    rows = {r["method"]: r for r in result["rows"]}
+    cmap = plt.get_cmap("viridis")
+    fig, axes = plt.subplots(1, len(methods) + 1, figsize=(3.0 * (len(methods) + 1), 2.9))
+    panels = [("truth p(x|s), s in [-1, 1]", "truth")] + [
+        (f"{TITLES.get(m, m)}\nlanding {rows[m]['landing']:.2f}, coverage "
+         f"{rows[m]['coverage']:.2f}, crash {rows[m]['crash']:.2f}", m) for m in methods]
+    for ax, (title, key) in zip(np.atleast_1d(axes), panels):
+        _obstacle_axes(ax, ds, None, squares=False)
+        grid = np.linspace(-1.0, 1.0, 50)
+        ax.scatter(grid, np.full(len(grid), ds.start_height), c=cmap((grid + 1) / 2), s=12,
+                   marker="s", linewidths=0, zorder=3)
+        starts, pts = result["sweep"][key]
+        starts, pts = np.asarray(starts)[:max_points], np.asarray(pts)[:max_points]
+        ax.scatter(pts[:, 0], pts[:, 1], s=3, c=cmap((starts + 1) / 2), alpha=0.7, linewidths=0)
+        if result["curve"] is not None:
+            _, f = result["curve"]
+            ax.plot(f[:, 0], f[:, 1], color="k", lw=1.5, zorder=4,
+                    label="regressor's f(s), s in [-1, 1]")
+        ax.set_title(title, fontsize=8)
+    np.atleast_1d(axes)[0].legend(loc="upper left", fontsize=6, frameon=False)
+    fig.suptitle("The start s itself as the condition (colour: s); scores at 8 starts "
+                 "between the labelled ones", fontsize=9)
     return plots._save(fig, path)
 
 

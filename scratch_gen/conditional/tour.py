@@ -4,13 +4,15 @@ four ways and scored against the truth.
 Rows, one per model trained (scratch_gen/tour.py's contract): on the obstacle toy the
 regressor, the conditional autoregressive model, the class-conditional diffusion model
 and the conditional GAN, with the true p(x|y) as the first row (the best possible
-scores); on glyphs the regressor and the conditional MADE (class-conditional, then
-lower half -> upper half), and softmax regression beside the Bayes-rule classifiers.
+scores), once with the start as one of five labels and once with the start s itself as
+a number (scored at starts between the labelled ones; not in ``--quick``); on glyphs the
+regressor and the conditional MADE (class-conditional, then lower half -> upper half),
+and softmax regression beside the Bayes-rule classifiers.
 ``test_nll`` is the *conditional* NLL ``-E log q(x|y)`` in nats per example, ``entropy``
 is ``H(X|Y)``, so ``kl`` is ``E_y KL(p(x|y) || q(x|y))``; ``modes`` is the modes captured
 over all inputs (two per start on the toy). The diffusion model and the GAN on glyphs
-run in the demo's default budget and the benchmark, not here: a minute on two cores is
-not enough for them to draw digits.
+(by class, and completing a lower half) run in the demo's default budget and the
+benchmark, not here: a minute on two cores is not enough for them to draw digits.
 """
 import os
 import time
@@ -32,6 +34,9 @@ def run(out_dir, quick=False, seed=0):
                 os.path.join(out_dir, "glyph_classes.png"), r["classes"]),
             "classification": pictures.classification_figure(
                 os.path.join(out_dir, "classification.png"), r["classification"])}
+    if r["obstacle_continuous"]:
+        figs["obstacle (continuous start)"] = pictures.obstacle_continuous_figure(
+            os.path.join(out_dir, "obstacle_continuous.png"), r["obstacle_continuous"])
     if r["completion"]:
         figs["glyph completion"] = pictures.completion_figure(
             os.path.join(out_dir, "completion.png"), r["completion"])
@@ -42,7 +47,7 @@ def run(out_dir, quick=False, seed=0):
     for t in r["table"]:
         if t.get("landing") is None:
             continue                                  # a method the task could not run
-        toy = t["task"] == "obstacle"
+        toy = t["task"].startswith("obstacle")
         per = t.get("per_input") or []
         modes = (f"{sum(p['modes'] for p in per)}/{2 * len(per)}" if toy else None)
         figures = [rel[t["task"]]] + ([rel["classification"]] if t["task"] == "glyph classes"
@@ -51,9 +56,10 @@ def run(out_dir, quick=False, seed=0):
         # binarized glyphs; the regressor's is a density on grey pixels, another unit
         nll = t.get("conditional_nll") if toy or t["method"] == "autoregressive" else None
         row = {"family": "conditional", "model": f"{t['method']}: {t['model']}",
-               "dataset": "obstacle" if toy else f"glyphs ({t['task'].split(' ', 1)[1]})",
+               "dataset": t["task"] if toy else f"glyphs ({t['task'].split(' ', 1)[1]})",
                "test_nll": nll,
-               "entropy": ds.conditional_entropy() if toy else None,
+               "entropy": (t.get("conditional_entropy", ds.conditional_entropy()) if toy
+                           else None),
                "kl": t.get("conditional_kl"), "modes": modes, "seconds": t["seconds"],
                "figures": figures, "slide": t["slide"], "landing": t["landing"],
                "coverage": t["coverage"]}

@@ -63,6 +63,40 @@ def test_a_collapsed_and_an_averaging_sampler_are_caught(ds):
     assert d["distance_std"] > 9                       # ten standard deviations off
 
 
+def test_the_truth_at_any_start(ds):
+    """The continuous start: the closed-form H(X|s) is the dataset's quadrature at the
+    labelled starts; the sampler at a real start lands as theory says, on both sides in
+    the true proportions; and a model holding the exact p(x|s) has KL 0 (the paired
+    estimate is exactly 0) and NLL equal to H(X|s) within its error."""
+    np.testing.assert_allclose(evaluation.entropy_at_start(ds, ds.starts),
+                               ds.entropy_given(np.arange(5)), rtol=0, atol=1e-10)
+    rng = np.random.default_rng(3)
+    n, starts = 4000, (-0.875, 0.3, 0.95)
+    s = evaluation.obstacle_scores({s0: evaluation.sample_at_starts(ds, np.full(n, s0), rng)
+                                    for s0 in starts}, ds, at_starts=True)
+    se = math.sqrt(evaluation.CHI2_3SD * (1 - evaluation.CHI2_3SD) / (3 * n))
+    assert abs(s["landing"] - evaluation.CHI2_3SD) < 4 * se
+    assert s["coverage"] == 1.0 and s["weight_error"] < 4 * math.sqrt(0.25 / n)
+    assert [r["start"] for r in s["per_input"]] == list(starts)
+    assert all(abs(r["true_right"] - (0.5 + 0.15 * r["start"])) < 1e-12 for r in s["per_input"])
+
+    class AtStart(Truth):
+        def log_prob(self, x, y=None):
+            return self.ds.log_prob_at_start(x, np.asarray(y)[:, 0])
+
+    st = rng.uniform(-1, 1, 20000)
+    x = evaluation.sample_at_starts(ds, st, rng)
+    r = evaluation.conditional_kl_at_starts(AtStart(ds), x, st, ds)
+    assert r["conditional_kl"] == 0.0
+    assert abs(r["conditional_nll"] - r["conditional_entropy"]) < 4 * r["conditional_nll_se"]
+    # the regressor's distance at real starts: E[x|s] by hand, inside the obstacle
+    c, w = ds.modes_at_start(np.array(starts))
+    mean = (w[:, :, None] * c).sum(1)
+    d = evaluation.regressor_distance(mean, starts, ds, at_starts=True)
+    by_hand = np.linalg.norm(mean[:, None] - c, axis=2).min(1)
+    assert abs(d["distance"] - by_hand.mean()) < 1e-12 and d["crash"] == 1.0
+
+
 def test_conditional_nll_of_the_truth_is_its_entropy(ds):
     x, y = ds.sample_labelled(20000, np.random.default_rng(2))
     r = evaluation.conditional_nll(Truth(ds), x, y, ds)

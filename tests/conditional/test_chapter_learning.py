@@ -46,6 +46,40 @@ def test_the_generative_models_land_on_both_sides(obstacle, method, landing, kl)
 
 
 @pytest.fixture(scope="module")
+def continuous():
+    b = dict(chapter.budget("default"), n_obstacle=3000, per_label=250, n_test=800, strata=5,
+             obstacle={"regressor": 200, "autoregressive": 400, "diffusion": 400, "gan": 700})
+    return {r["method"]: r for r in chapter.run_obstacle_continuous(b, SEED)["rows"]}
+
+
+def test_from_a_continuous_start_the_regressor_still_crashes(continuous):
+    """y = the start s itself, scored at starts between the five labelled ones."""
+    r = continuous["regressor"]
+    assert [p["start"] for p in r["per_input"]] == list(chapter.HELDOUT_STARTS)
+    assert r["landing"] == 0.0 and r["coverage"] == 0.0 and r["crash"] == 1.0
+    assert r["regressor_distance"]["distance_std"] > 8 and r["conditional_kl"] > 2.0
+    t = continuous["truth"]
+    assert t["landing"] > 0.97 and t["coverage"] == 1.0
+
+
+@pytest.mark.parametrize("method,landing,kl", [("autoregressive", 0.9, 0.1),
+                                               ("diffusion", 0.7, 0.7),
+                                               ("gan", 0.8, None)])
+def test_from_a_continuous_start_the_generative_models_go_around(continuous, method, landing,
+                                                                 kl):
+    r = continuous[method]
+    assert r["landing"] > landing, r["landing"]
+    assert r["coverage"] == 1.0 and r["weight_error"] < 0.1 and r["crash"] < 0.1
+    # w_R(s) = 0.5 + 0.15 s: the share on the right follows the start
+    shares = [p["share_right"] for p in r["per_input"]]
+    assert shares[-1] - shares[0] > 0.1
+    if kl is None:
+        assert r["conditional_nll"] is None
+    else:
+        assert r["conditional_kl"] < kl, r["conditional_kl"]
+
+
+@pytest.fixture(scope="module")
 def glyph_runs():
     b = dict(chapter.budget("default"))
     b.update({"glyphs": {"regressor": 150, "autoregressive": 400}, "n_glyphs": 2000,
@@ -80,7 +114,23 @@ def test_completions_reach_several_digits_where_the_regressor_blends(glyph_runs)
     ar, mse = rows["autoregressive"], rows["regressor"]
     assert ar["landing_ambiguous"] > 0.3 and mse["landing_ambiguous"] < 0.2
     assert ar["coverage_ambiguous"] > 0.25 and mse["coverage_ambiguous"] < 0.1
-    assert rows["diffusion"]["landing"] is None and "labels only" in rows["diffusion"]["note"]
     # the given half is kept as is
     lower = comp["completions"]["autoregressive"][:, :, 8:]
     np.testing.assert_array_equal(lower, np.broadcast_to(comp["inputs"][:, None], lower.shape))
+
+
+def test_diffusion_and_the_gan_complete_from_a_vector():
+    """Wiring, at a toy budget: the families' models take the 128-pixel lower half as a
+    vector (``cond_dim``), keep the given half, and are scored like the chapter's own."""
+    b = dict(chapter.budget("tiny"), n_glyphs=300, heldout=5, n_classify=10,
+             completion={"diffusion": 3, "gan": 3}, inputs=3, completions=2)
+    g = chapter.glyph_data(b, SEED)
+    comp = chapter.run_completion(b, g, SEED)
+    assert [r["method"] for r in comp["rows"]] == ["diffusion", "gan"]
+    for r in comp["rows"]:
+        assert 0 <= r["landing"] <= 1 and 0 <= r["coverage"] <= 1 and r["steps"] == 3
+    for m in ("diffusion", "gan"):
+        c = comp["completions"][m]
+        assert c.shape == (3, 2, 16, 16) and c.min() >= 0 and c.max() <= 1
+        np.testing.assert_array_equal(c[:, :, 8:], np.broadcast_to(comp["inputs"][:, None],
+                                                                   c[:, :, 8:].shape))
