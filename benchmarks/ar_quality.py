@@ -1,10 +1,15 @@
 """The quality figures of issue 7, in nats, against the truth where the data knows it.
 
-    python benchmarks/ar_quality.py [--only stories,river,...] [--scale 1.0]
+    python benchmarks/ar_quality.py [--only stories,river,...] [--scale 1.0] [--jobs 2]
+    python benchmarks/ar_quality.py --merge a.json b.json     # no training: one table
 
 Prints one JSON object. For each experiment: the model, its settings, training steps,
 wall and CPU seconds, test NLL per example and per token/pixel, the data's entropy and
-the gap (the KL to the truth, L14 "Density models": test NLL - entropy). The targets:
+the gap (the KL to the truth, L14 "Density models": test NLL - entropy), whether its
+target is met; and ``table``, one flat row per model and dataset (the README's table).
+``--merge`` rebuilds that object from earlier outputs of this script (a later file's
+experiment replaces an earlier one's), so a long run can be done one experiment at a
+time. The targets:
 
 - ``stories``: test NLL within 2% of the grammar's exact entropy;
 - ``river``: PixelCNN within 5% of N ln 2 (N = 10 turns of the lecture's turtle);
@@ -30,6 +35,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from scratch_gen.autoregressive.tour import load_split, train_and_score  # noqa: E402
 
+RIVER_CONFIG = {"channels": 24, "dilations": [1, 2, 1, 2], "scan": "columns", "lr": 3e-3}
+RIVER_STEPS = 2500
+
 # (dataset, n_train, n_test, [(variant, config, steps, batch_size), ...])
 EXPERIMENTS = {
     "stories": ("stories", 20000, 2000, [
@@ -38,8 +46,8 @@ EXPERIMENTS = {
                      "lr": 3e-3, "max_len": 128}, 3000, 32),
     ]),
     "river": ("river", 5000, 1000, [
-        ("pixelcnn", {"channels": 24, "dilations": [1, 1, 2, 1, 2, 4], "row_context": 32,
-                      "lr": 3e-3}, 4000, 8),
+        # column by column: the turtle's own left-to-right order (pixelcnn.py's docstring)
+        ("pixelcnn", RIVER_CONFIG, RIVER_STEPS, 16),
     ]),
     "gaussians8": ("gaussians8", 10000, 5000, [
         ("mdn", {"components": 8, "hidden": 64, "lr": 3e-3}, 2000, 256),
@@ -96,13 +104,71 @@ def run_experiment(key, scale):
     return out
 
 
+SHORT_TARGETS = {"stories": "gap <= 2%", "river": "gap <= 5%", "gaussians8": "KL <= 0.05",
+                 "names": "ngram > mlp > wavenet > transformer", "pydoc": None}
+
+
+def table(out):
+    """One row per model and dataset: test NLL (nats per example) against the truth
+    (the data's entropy, where known), the gap, nats and bits per token or pixel, steps
+    and CPU seconds. ``met`` is the experiment's target (shared by its models)."""
+    rows = []
+    for key in EXPERIMENTS:
+        if key not in out:
+            continue
+        for r in out[key]["models"]:
+            h = r.get("entropy")
+            rows.append({"dataset": key, "model": r["model"], "test_nll": round(r["test_nll"], 4),
+                         "truth": None if h is None else round(h, 4),
+                         "gap": None if h is None else round(r["test_nll"] - h, 4),
+                         "relative_gap": None if h is None else round((r["test_nll"] - h) / h, 4),
+                         "nll_per_dim": round(r["nll_per_dim"], 4),
+                         "bits_per_dim": round(r["nll_per_dim"] / math.log(2), 4),
+                         "steps": r["steps"], "batch_size": r["batch_size"],
+                         "cpu_seconds": r["cpu_seconds"], "target": SHORT_TARGETS[key],
+                         "met": out[key].get("met")})
+    return rows
+
+
+def markdown(rows):
+    """The table as Markdown, for the README."""
+    lines = ["| data | model | test NLL (nats) | truth | gap | nats/dim | bits/dim | steps "
+             "| CPU s | target |", "|" + "---|" * 10]
+    for r in rows:
+        truth = "-" if r["truth"] is None else f"{r['truth']:.3f}"
+        gap = "-" if r["gap"] is None else f"{r['gap']:.3f} ({100 * r['relative_gap']:.1f}%)"
+        met = "" if r["met"] is None else (" (met)" if r["met"] else " (NOT met)")
+        lines.append(f"| {r['dataset']} | {r['model']} | {r['test_nll']:.3f} | {truth} | {gap} "
+                     f"| {r['nll_per_dim']:.4f} | {r['bits_per_dim']:.3f} | {r['steps']} "
+                     f"| {r['cpu_seconds']:.0f} | {(r['target'] or '-') + met} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="quality figures of the autoregressive family")
     ap.add_argument("--only", default=",".join(EXPERIMENTS), help="comma-separated subset")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every step count")
     ap.add_argument("--jobs", type=int, default=1,
                     help="run the experiments in this many processes at once")
+    ap.add_argument("--merge", nargs="+", metavar="JSON",
+                    help="train nothing: combine earlier outputs of this script into one table")
+    ap.add_argument("--markdown", action="store_true",
+                    help="also print the table as Markdown (to stderr)")
     args = ap.parse_args(argv)
+    if args.merge:
+        out = {}
+        for path in args.merge:
+            with open(path) as f:
+                text = f.read().strip()
+            if not text:
+                ap.error(f"--merge {path}: the file is empty; expected this script's JSON output")
+            got = json.loads(text.splitlines()[-1])
+            out.update({k: v for k, v in got.items() if k in EXPERIMENTS})
+        out["table"] = table(out)
+        if args.markdown:
+            print(markdown(out["table"]), file=sys.stderr)
+        print(json.dumps(out))
+        return 0
     keys = args.only.split(",")
     for key in keys:
         if key not in EXPERIMENTS:
@@ -130,6 +196,9 @@ def main(argv=None):
         for key in keys:
             out[key] = run_experiment(key, args.scale)
     out["wall_seconds"] = round(time.perf_counter() - t0, 1)
+    out["table"] = table(out)
+    if args.markdown:
+        print(markdown(out["table"]), file=sys.stderr)
     print(json.dumps(out))
     return 0
 

@@ -10,7 +10,9 @@ Three pictures, each the slide it illustrates:
    characters of each candidate word (and the space or period that ends it), next to
    the grammar's true probabilities.
 2. ``pixels.png`` -- "Autoregressive model of pixels: sampling". One river image sampled
-   by a PixelCNN pixel by pixel, shown as a strip of snapshots in raster order.
+   by a PixelCNN pixel by pixel, shown as a strip of snapshots. The PixelCNN scans
+   column by column (the turtle draws left to right, so each column is nearly fixed by
+   the ones before it plus one coin flip; pixelcnn.py explains the choice).
 3. ``ladder.png`` -- the designed dependency graph, wider and wider (He L1): samples of
    names from each rung of the ladder n-gram -> MLP -> WaveNet -> Transformer, with each
    rung's test NLL per character next to the truth.
@@ -79,7 +81,8 @@ def figure_next_word(path, model, ds, sentences, label):
 
 
 def figure_pixels(path, model, rng, frames=8):
-    """Sample one image pixel by pixel and keep snapshots: the strip on the slide."""
+    """Sample one image pixel by pixel, in the model's scan order, and keep snapshots:
+    the strip on the slide."""
     H, W = model.seq.shape
     D = H * W
     step = model.stepper(1, cached=True)
@@ -88,21 +91,25 @@ def figure_pixels(path, model, rng, frames=8):
     shots = []
     from autograd import no_grad
     from scratch_gen.autoregressive.chain import draw
+    order = model.order
     with no_grad():
-        for i in range(D):
+        for t, i in enumerate(order):
             x[:, i] = draw(step(x, i), rng)
-            if i + 1 in marks:
+            if t + 1 in marks:
                 img = x.reshape(H, W).astype(float).copy()
-                img.reshape(-1)[i + 1:] = 0.35          # not drawn yet: grey
-                shots.append((i + 1, img))
+                img.reshape(-1)[order[t + 1:]] = 0.35   # not drawn yet: grey
+                shots.append((t + 1, img))
     plt = plots._plt()
-    fig, axes = plt.subplots(1, len(shots), figsize=(1.6 * len(shots), 2.4))
+    fig, axes = plt.subplots(1, len(shots), figsize=(1.6 * len(shots), 2.5))
     for ax, (k, img) in zip(axes, shots):
         ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(f"{k}/{D} pixels", fontsize=8)
         ax.axis("off")
+    scan = "column by column" if getattr(model, "columns", False) else "in raster order"
     fig.suptitle("Isola L14, 'Autoregressive model of pixels': PixelCNN samples x_i ~ "
-                 "p(x_i | x_<i) in raster order (grey: not yet drawn)", fontsize=9)
+                 f"p(x_i | x_<i) {scan}\n(grey: not yet drawn; the river's 10 coin flips "
+                 "are taken left to right, so the scan follows the turtle)", fontsize=9)
+    fig.tight_layout()
     return plots._save(fig, path)
 
 
@@ -147,10 +154,11 @@ def main(argv=None):
 
     # 2. a river sampled pixel by pixel
     train_x, test_x, ds = load_split("river", 50 if tiny else 5000, 50 if tiny else 500)
-    config = ({"channels": 8, "dilations": [1]} if tiny else
-              {"channels": 24, "dilations": [1, 1, 2, 1, 2, 4], "lr": 3e-3})
+    # column by column, the turtle's order (see scratch_gen/autoregressive/pixelcnn.py)
+    config = ({"channels": 8, "dilations": [1], "scan": "columns"} if tiny else
+              {"channels": 24, "dilations": [1, 2, 1, 2], "scan": "columns", "lr": 3e-3})
     model, res = train_and_score("pixelcnn", "river", train_x, test_x, ds, config,
-                                 steps=3 if tiny else 500, batch_size=8)
+                                 steps=3 if tiny else 600, batch_size=16)
     figure_pixels(os.path.join(args.out, "pixels.png"), model, rng)
     print(f"pixels.png: PixelCNN test NLL {res['test_nll']:.2f} nats/image, truth "
           f"{res['entropy']:.2f} ({res['steps']} steps)")
