@@ -79,3 +79,18 @@ def test_user_mistakes_are_one_line_errors(files, capsys):
                        files / "words.txt", "--set", "max_len=3", "--steps", "1",
                        "--out", files / "bad2", "--quiet")
     assert code == 2 and "max_len" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("model,steps", [("mlp", 5), ("ngram", 0)])
+def test_train_and_eval_on_built_in_data(tmp_path, capsys, model, steps):
+    """Built-in data by name: heartbeat's 20 bits, whose entropy (ln 5) eval compares with."""
+    out = tmp_path / model
+    code, _, err = run(capsys, "train", "autoregressive", "--model", model, "--data",
+                       "heartbeat", "--steps", steps, "--out", out, "--quiet")
+    assert code == 0, err
+    code, text, err = run(capsys, "eval", out, "--n-samples", 4)
+    assert code == 0, err
+    result = json.loads(text)
+    assert result["nll_per_dim"] == pytest.approx(result["nll"] / 20)
+    assert result["entropy"] == pytest.approx(np.log(5))
+    assert result["kl_to_truth"] == pytest.approx(result["nll"] - np.log(5))
