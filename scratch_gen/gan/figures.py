@@ -64,6 +64,8 @@ def discriminator_map(path, d_of, real, fake, title=None, n=160):
     r, f = np.asarray(real)[:800], np.asarray(fake)[:800]
     ax.scatter(r[:, 0], r[:, 1], s=4, c=GREEN, linewidths=0, label="real")
     ax.scatter(f[:, 0], f[:, 1], s=4, c=RED, linewidths=0, label="fake")
+    ax.set_xlim(lo[0], hi[0])          # fakes that stray outside the map are cut, not
+    ax.set_ylim(lo[1], hi[1])          # drawn over a blank margin
     ax.legend(loc="upper right", fontsize=7, markerscale=3)
     if title:
         ax.set_title(title, fontsize=10)
@@ -85,7 +87,9 @@ def side_by_side(path, panels, title=None, ncols=None):
     axes[0, 0].legend(loc="lower left", fontsize=7, markerscale=3)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / (3.6 * nrows)) if title else None)
+    # h_pad: room for the two-line panel titles of the next row (equal-aspect panels
+    # leave tight_layout short of it)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / (3.6 * nrows)) if title else None, h_pad=2.5)
     return plots._save(fig, path)
 
 
