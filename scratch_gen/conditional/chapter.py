@@ -154,7 +154,11 @@ def glyph_recipe(method, steps, cond_dim=0):
     the model sees the 256 pixels as a continuous vector (the GAN's MLP players). The
     diffusion model is the U-Net (its MLP denoiser on the 256-vector, tried at the same
     CPU time, drew blobs and empty frames), sampled by DDIM in 50 steps with guidance
-    w = 2 (Ho & Salimans 2022)."""
+    w = 2 (Ho & Salimans 2022). ``cond_dim``: 0 for the digit as a label, 128 for the
+    lower half as a vector (completion; every method takes it the same way). On
+    completion w = 2 traded coverage for landing: at 800 steps, w = 1 landed 0.25 and
+    covered 0.34 of the plausible digits, w = 2 landed 0.30 and covered 0.29, w = 3
+    0.30 and 0.25 (24 inputs, 8 completions each, seed 0); one w is kept for both tasks."""
     if method == "regressor":
         return ("conditional", "regressor", {"hidden": 256, "lr": 2e-3, "decay_steps": steps,
                                              "cond_dim": cond_dim}, 64, {}, False)
