@@ -35,8 +35,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from scratch_gen.autoregressive.tour import load_split, train_and_score  # noqa: E402
 
-RIVER_CONFIG = {"channels": 24, "dilations": [1, 2, 1, 2], "scan": "columns", "lr": 3e-3}
-RIVER_STEPS = 2500
+RIVER_CONFIG = {"channels": 24, "dilations": [1, 2, 1, 2], "scan": "columns", "lr": 6e-3}
+RIVER_STEPS = 4000
 
 # (dataset, n_train, n_test, [(variant, config, steps, batch_size), ...])
 EXPERIMENTS = {
