@@ -87,7 +87,8 @@ def run_2d(name, variant, dataset, steps, out, seed=0):
                       if k in ("T", "hidden", "fourier", "fourier_max", "beta_1", "beta_T")},
            "train": clock.read()}
     panels = []
-    samplers = [("ancestral, 200 steps", {"steps": min(200, model.schedule.T)})]
+    k = min(200, model.schedule.T)
+    samplers = [(f"ancestral, {k} steps", {"steps": k})]
     if variant == "ddpm":
         samplers.append(("DDIM eta=0, 100 steps", {"sampler": "ddim", "steps": 100}))
     for label, opts in samplers:
