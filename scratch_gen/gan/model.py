@@ -546,7 +546,8 @@ class R1(GAN):
     folds a connected Gaussian onto 25 separate ones. Tried against them, one seed
     each: a fourth hidden layer in g (93.3%), and discriminator rejection sampling
     (``reject=True``: 94.4%; R1 keeps d flat on the data, so d barely tells a bridge
-    from a mode)."""
+    from a mode). Over seeds 0-9 (benchmarks/gan_quality.py): grid25 25/25 modes,
+    93.96 +- 0.55% high quality, reverse KL 0.009; ring8 8/8, 98.00 +- 0.09%, 0.0017."""
     description = ("stabilized: non-saturating + R1 penalty (Mescheder et al. 2018) + EMA "
                    "generator (Yazici et al. 2019) + learning-rate decay")
     slide = SLIDE + "; Mescheder et al. 2018, eq. 9; Yazici et al. 2019"
