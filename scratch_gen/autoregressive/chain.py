@@ -232,17 +232,23 @@ class Autoregressive(Model):
         raise NotImplementedError
 
     # -- inference: the density ------------------------------------------------------
+    def eval_batch(self):
+        """Examples per forward pass in :meth:`log_prob` (a model whose memory grows
+        faster than the batch, like attention, asks for fewer)."""
+        return EVAL_BATCH
+
     def log_prob(self, x, y=None):
         """Exact ``log p(x)`` in nats per example by :func:`chain_rule`; -inf outside
         the model's support (an unseen character, a too-long string)."""
         n = len(x)
         out = np.full(n, -np.inf)
         self.net.eval()
+        step = self.eval_batch()
         with no_grad():
-            for a in range(0, n, EVAL_BATCH):
-                batch, ok = self.encode(x[a:a + EVAL_BATCH])
+            for a in range(0, n, step):
+                batch, ok = self.encode(x[a:a + step])
                 lp = chain_rule(self.log_conditionals(batch)).data.astype(np.float64)
-                out[a:a + EVAL_BATCH] = np.where(ok, lp, -np.inf)
+                out[a:a + step] = np.where(ok, lp, -np.inf)
         self.net.train()
         return out
 

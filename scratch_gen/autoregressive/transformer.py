@@ -26,6 +26,8 @@ from ..common.errors import UserError
 from ..registry import register
 from .chain import TokenModel, shift_right
 
+ATTENTION_BYTES = 4 * 2 ** 30    # the most attention may take in one pass (see attention_bytes)
+
 
 class Block(Module):
     def __init__(self, d, heads, rng):
@@ -96,7 +98,29 @@ class Transformer(TokenModel):
         self.net = GPT(self.seq.n_inputs, self.seq.V, self.seq.length, c["d_model"], c["heads"],
                        c["layers"], rng)
 
+    def attention_bytes(self, n):
+        """About the memory attention takes for a pass over n sequences of L positions:
+        ``heads x n x L^2`` scores per layer, several copies of that alive at once (the
+        scores, the mask, the softmax kept for backward, their gradients). Measured: 64
+        river images (L = 1280) took over 20 GB, 6.3 GB by this count."""
+        c = self.config
+        L = self.seq.length
+        itemsize = self.net.pos.weight.data.dtype.itemsize
+        return 6 * c["layers"] * c["heads"] * n * L * L * itemsize
+
+    def eval_batch(self):
+        return max(1, min(super().eval_batch(), ATTENTION_BYTES // self.attention_bytes(1)))
+
     def logits(self, x):
+        need = self.attention_bytes(len(x))
+        if need > ATTENTION_BYTES:
+            fits = ATTENTION_BYTES // self.attention_bytes(1)
+            raise UserError(
+                f"transformer: attention over {self.seq.length} positions for a batch of "
+                f"{len(x)} needs about {need / 2 ** 30:.1f} GiB (every pair of positions, "
+                f"per head and layer); expected at most {ATTENTION_BYTES / 2 ** 30:.0f} GiB: "
+                f"use --batch-size {fits} or less"
+                + ("" if fits else ", or a model without all-pairs attention (pixelcnn)"))
         return self.net(shift_right(x, self.seq.bos))
 
     def stepper(self, n, cached=True):

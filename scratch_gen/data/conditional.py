@@ -13,10 +13,10 @@ The story, with every number a class attribute:
 - the obstacle is a disk of radius ``obstacle_radius`` at the origin; the agent starts
   below it, at ``(s, -2)``;
 - the start ``s`` is one of ``starts`` (-1, -0.5, 0, 0.5, 1), equally likely; its index
-  is the label y (``num_classes = 5``). The families' conditional models take integer
-  labels, so the first version discretizes the start; the truth below is written for
-  any real ``s`` in [-1, 1] (``*_at_start`` methods), ready for models that condition
-  on a vector;
+  is the label y (``num_classes = 5``). The truth below is written for any real ``s``
+  in [-1, 1] (``*_at_start`` methods): the conditional chapter also trains every
+  method on the start as a number and scores it at starts never seen in training
+  (``scratch_gen.conditional.chapter.run_obstacle_continuous``);
 - given s, the waypoint is a mixture of two isotropic Gaussians (std ``std``):
   ``p(x | s) = w_L(s) N(x; mu_L(s), std^2 I) + w_R(s) N(x; mu_R(s), std^2 I)`` with
   ``mu_L(s) = (-1.2 + 0.15 s, 0.2 s)``, ``mu_R(s) = (1.2 + 0.15 s, -0.2 s)`` and
