@@ -46,7 +46,7 @@ from scratch_gen import data, metrics  # noqa: E402
 from scratch_gen.common.jsonio import jsonable  # noqa: E402
 from scratch_gen.diffusion import experiment, figures  # noqa: E402
 
-FULL = {"ring8": 5000, "grid25": 6000, "gaussians8": 4000, "lecture": 5000, "glyphs": 1500,
+FULL = {"ring8": 5000, "grid25": 6000, "gaussians8": 8000, "lecture": 5000, "glyphs": 1500,
         "river": 1000}
 QUICK = {"ring8": 200, "grid25": 200, "gaussians8": 200, "lecture": 200, "glyphs": 10,
          "river": 5}
