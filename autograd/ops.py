@@ -380,27 +380,15 @@ col2im1d = primitive(
 # ``geom`` is (kh, kw, stride, padding) for conv2d and (k, stride, dilation, pad_left,
 # pad_right) for conv1d; outputs are (N, C_out, L_out) with the spatial axes flattened.
 #
-# On one CPU thread each primitive runs over blocks of examples whose columns take about
+# On the CPU each primitive runs over blocks of examples whose columns take about
 # _CONV_BLOCK_BYTES: the block's columns are made (or, in the backward, remade from x),
 # used by one BLAS product while they are still in cache, and dropped.  Materializing
 # the whole batch's columns (29 MB on the benchmark's conv2d) and streaming them through
-# memory three times cost 1.8x the CPU time on the shared 2-core machine (measured:
-# 45 ms against 25 ms per forward+backward).  With more threads the batch is one block:
-# every block is a BLAS call and a few kernel launches, each a synchronization of all
-# threads, and on a loaded machine those cost more than the cache saves (measured at 2
-# threads, load 6: 1.4 GFLOP/s with 2 MB blocks, 3.7 with 8 MB, 6.4 with one block).
-# On a GPU the batch is one block too: one big product.
+# memory three times costs more than the products: measured on the idle 2-core machine
+# (forward+backward, benchmarks/kernels.py shapes), conv2d 54-63 GFLOP/s with 2 MB blocks
+# against 21 with one block at 2 threads, and 51 against 34 at 1 thread (1 MB blocks: 47,
+# 8 MB: 31).  On a GPU the batch is one block: one big product.
 _CONV_BLOCK_BYTES = 2 * 2**20
-
-
-def _cpu_threads():
-    """Threads the CPU kernels may use (Numba's setting; BLAS follows the same
-    environment variables)."""
-    try:
-        import numba
-    except ImportError:
-        return 1
-    return numba.get_num_threads()
 
 
 def _im2col(x, geom):
@@ -416,7 +404,7 @@ def _col2im(c, geom, spatial):
 def _conv_blocks(x, ck, out_size):
     """(n0, n1) ranges of examples, each block's columns about _CONV_BLOCK_BYTES."""
     N = x.shape[0]
-    if isinstance(x, backend.DeviceArrayBase) or _cpu_threads() > 1:
+    if isinstance(x, backend.DeviceArrayBase):
         step = N
     else:
         per_example = ck * out_size * x.dtype.itemsize       # (max is a primitive here)

@@ -197,7 +197,6 @@ def test_conv1d_gradients(stride, padding, dilation):
 def test_conv_gradients_blocked_and_whole_batch(monkeypatch, block_bytes):
     # 1 byte: one example per block (several blocks); 1 GB: the whole batch at once.
     monkeypatch.setattr(ops, "_CONV_BLOCK_BYTES", block_bytes)
-    monkeypatch.setattr(ops, "_cpu_threads", lambda: 1)       # blocks are for one thread
     assert gradcheck(lambda x, w: F.conv2d(x, w, stride=2, padding=1),
                      [randn(3, 2, 5, 4), randn(3, 2, 3, 3)], order=2)
     assert gradcheck(lambda x, w: F.conv1d(x, w, padding=(2, 0), dilation=2),
