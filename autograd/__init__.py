@@ -5,6 +5,18 @@ learns here carries over: ``Tensor``, ``backward``, ``grad``, ``no_grad``,
 ``autograd.functional`` (as ``F``), ``autograd.nn``, ``autograd.optim``.
 """
 import importlib
+import os
+
+# GNU OpenMP (Numba's default threading layer here) keeps idle workers spinning after
+# each parallel region.  A spinning worker eats the time slice that OpenBLAS's threads or
+# the next region need: on the idle 2-core machine `scratch-gen tour --quick` took 109 s
+# wall (206 s CPU) spinning and 26 s passive; with other processes on the cores a launch
+# cost ~20 ms instead of ~0.2 ms.  Waiting passively costs a few microseconds of
+# wake-up per launch.  Set before the OpenMP runtime loads (at the first parallel launch of
+# any Numba kernel, ours or scratch_gen.data's, so it is set on import of the engine);
+# an explicit OMP_WAIT_POLICY from the user wins.  It is process-wide: an OpenMP runtime
+# loaded later in this process (e.g. PyTorch's) sees it too.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .tensor import (Tensor, detect_anomaly, enable_grad, grad, is_grad_enabled,  # noqa: F401
                      no_grad)

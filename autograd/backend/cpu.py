@@ -18,16 +18,8 @@ Partial sums of floats are accumulated in float64 whatever the array dtype, so f
 results stay close to the reference's.
 """
 import math
-import os
 
-# GNU OpenMP (Numba's default threading layer here) keeps idle workers spinning after
-# each parallel region.  When other processes share the cores, a spinning worker eats the
-# time slice the next region needs, and every launch then costs ~20 ms instead of
-# ~0.2 ms (measured on 2 shared cores).  Waiting passively costs a few microseconds of
-# wake-up per launch.  Set before the OpenMP runtime loads (at the first parallel launch);
-# an explicit OMP_WAIT_POLICY from the user wins.  It is process-wide: an OpenMP runtime
-# loaded later in this process (e.g. PyTorch's) sees it too.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OMP_WAIT_POLICY=PASSIVE is set by autograd/__init__.py, before any parallel launch.
 
 import numpy as np                      # noqa: E402
 from llvmlite import ir                 # noqa: E402
