@@ -342,33 +342,6 @@ pad = primitive("pad", lambda x, pad_width, value=0.0: np.pad(x, pad_width, cons
                 _pad_vjp)
 
 
-# -- kernels: the hot loops run in backend.kernels() (NumPy reference or Numba) --------
-# im2col and col2im are adjoint linear maps, so each is the other's VJP.  Their columns
-# hold the whole batch side by side, (C*k, N*L_out) (reference.py, 'convolution').
-im2col2d = primitive(
-    "im2col2d", lambda x, kh, kw, stride, padding:
-        backend.kernels_for(x).im2col2d(x, kh, kw, stride, padding),
-    lambda g, ans, x, kh, kw, stride, padding:
-        col2im2d(g, H=x.shape[2], W=x.shape[3], kh=kh, kw=kw, stride=stride, padding=padding))
-col2im2d = primitive(
-    "col2im2d", lambda c, H, W, kh, kw, stride, padding:
-        backend.kernels_for(c).col2im2d(c, H, W, kh, kw, stride, padding),
-    lambda g, ans, c, H, W, kh, kw, stride, padding:
-        im2col2d(g, kh=kh, kw=kw, stride=stride, padding=padding))
-im2col1d = primitive(
-    "im2col1d", lambda x, k, stride, dilation, pad_left, pad_right:
-        backend.kernels_for(x).im2col1d(x, k, stride, dilation, pad_left, pad_right),
-    lambda g, ans, x, k, stride, dilation, pad_left, pad_right:
-        col2im1d(g, L=x.shape[2], k=k, stride=stride, dilation=dilation,
-                 pad_left=pad_left, pad_right=pad_right))
-col2im1d = primitive(
-    "col2im1d", lambda c, L, k, stride, dilation, pad_left, pad_right:
-        backend.kernels_for(c).col2im1d(c, L, k, stride, dilation, pad_left, pad_right),
-    lambda g, ans, c, L, k, stride, dilation, pad_left, pad_right:
-        im2col1d(g, k=k, stride=stride, dilation=dilation, pad_left=pad_left,
-                 pad_right=pad_right))
-
-
 # -- convolution: three primitives closed under the VJP ------------------------------
 # With C = im2col(x) (C k, N L), W the weight as (C_out, C k) and G the upstream gradient
 # as (C_out, N L):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import autograd.functional as F
-from autograd import Tensor, gradcheck
+from autograd import gradcheck
 from autograd import ops
 from autograd.ops import REGISTRY
 
@@ -203,17 +203,6 @@ def test_conv_gradients_blocked_and_whole_batch(monkeypatch, block_bytes):
                      [randn(3, 2, 6), randn(4, 2, 2)], order=2)
 
 
-def test_im2col_and_col2im_gradients():
-    assert gradcheck(lambda x: ops.im2col2d(x, kh=2, kw=3, stride=2, padding=1) ** 2,
-                     [randn(2, 3, 5, 4)], order=2)
-    assert gradcheck(lambda c: ops.col2im2d(c, H=5, W=4, kh=2, kw=3, stride=2, padding=1) ** 2,
-                     [randn(18, 2 * 3 * 2)], order=2)
-    assert gradcheck(lambda x: ops.im2col1d(x, k=2, stride=1, dilation=2, pad_left=2,
-                                            pad_right=0) ** 2, [randn(2, 3, 5)], order=2)
-    assert gradcheck(lambda c: ops.col2im1d(c, L=5, k=2, stride=1, dilation=2, pad_left=2,
-                                            pad_right=0) ** 2, [randn(6, 2 * 5)], order=2)
-
-
 @pytest.mark.parametrize("causal", [False, True])
 def test_attention(causal):
     assert gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=causal),
@@ -225,7 +214,6 @@ def test_every_registered_primitive_is_covered():
     covered = {"add", "sub", "mul", "div", "neg", "power", "matmul", "linear", "exp", "log", "log1p",
                "sqrt", "tanh", "sigmoid", "sin", "cos", "erf", "relu", "abs", "cast",
                "maximum", "minimum", "where", "sum", "max", "broadcast_to", "reshape",
-               "transpose", "getitem", "unindex", "concatenate", "pad", "im2col2d",
-               "col2im2d", "im2col1d", "col2im1d", "conv_forward", "conv_input_grad",
-               "conv_weight_grad", "softmax_xent", "softmax_rows"}
+               "transpose", "getitem", "unindex", "concatenate", "pad", "conv_forward",
+               "conv_input_grad", "conv_weight_grad", "softmax_xent", "softmax_rows"}
     assert set(REGISTRY) == covered
