@@ -1,5 +1,10 @@
 """scratch_gen: the lectures' generative models, built only on autograd's public API."""
 
-import autograd  # noqa: F401  (first: it sets how Numba's idle threads wait; see there)
+import os
+
+# Idle OpenMP workers sleep instead of spinning (why, measured: autograd/__init__.py).
+# Set here too because scratch_gen.data, which does not import the engine, launches
+# parallel Numba kernels of its own, and the policy must be set before the first launch.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
