@@ -235,6 +235,17 @@ class Model:
     def name(cls):
         return f"{cls.family}/{cls.variant}"
 
+    def check_x(self, x):
+        """``x`` as an array, after the checks every variant makes of its data: the shape
+        per example it was built for, and finite numbers (a UserError otherwise)."""
+        x = np.asarray(x)
+        if x.shape[1:] != self.spec.shape:
+            raise UserError(f"data of shape {x.shape[1:]} per example; this model was built "
+                            f"for shape {self.spec.shape}")
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            raise UserError("the data holds nan or inf; expected finite numbers")
+        return x
+
     @classmethod
     def resolve_config(cls, config):
         """``default_config`` updated by ``config``; unknown keys and values of the

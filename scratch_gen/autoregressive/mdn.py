@@ -73,14 +73,7 @@ class MDN(Autoregressive):
         self.std = np.maximum(x.std(axis=0), 1e-8)
 
     def _flat(self, x):
-        x = np.asarray(x, dtype=np.float64)
-        if x.shape[1:] != self.spec.shape:
-            raise UserError(f"data of shape {x.shape[1:]} per example; this model was built "
-                            f"for shape {self.spec.shape}")
-        x = x.reshape(len(x), self.D)
-        if not np.isfinite(x).all():
-            raise UserError("the data holds nan or inf; expected finite numbers")
-        return x
+        return self.check_x(np.asarray(x, dtype=np.float64)).reshape(len(x), self.D)
 
     def encode(self, x, strict=False):
         z = (self._flat(x) - self.mean) / self.std

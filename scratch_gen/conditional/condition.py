@@ -166,15 +166,6 @@ class Conditioned(Model):
             raise UserError(f"{self.name()} conditions on vectors; it has no classes to predict")
         return np.argmax(self.log_likelihoods(x) + self.log_prior, axis=1)
 
-    def check_x(self, x):
-        x = np.asarray(x)
-        if x.shape[1:] != self.spec.shape:
-            raise UserError(f"data of shape {x.shape[1:]} per example; this model was built "
-                            f"for shape {self.spec.shape}")
-        if x.dtype.kind == "f" and not np.isfinite(x).all():
-            raise UserError("the data holds nan or inf; expected finite numbers")
-        return x
-
     def state_dict(self):
         return {"log_prior": self.log_prior.copy()}
 

@@ -142,19 +142,10 @@ class _Diffusion(Model):
         return None
 
     # ---- data <-> model units -------------------------------------------------------
-    def _check_x(self, x):
-        x = np.asarray(x)
-        if x.shape[1:] != self.spec.shape:
-            raise UserError(f"data of shape {x.shape[1:]} per example; this model was "
-                            f"built for shape {self.spec.shape}")
-        if x.dtype.kind == "f" and not np.isfinite(x).all():
-            raise UserError("the data holds nan or inf; expected finite numbers")
-        return x
-
     def to_model(self, x):
         """Data -> model units: standardized vectors (N, D), or images (N, C, H, W) in
         [-1, 1]."""
-        x = self._check_x(x)
+        x = self.check_x(x)
         if self.image_chw is None:
             return (x.reshape(len(x), -1).astype(np.float64) - self.data_mean) / self.data_scale
         x = x.astype(np.float64).reshape((len(x),) + self.image_chw)
@@ -194,12 +185,12 @@ class _Diffusion(Model):
         """The data the bound scores, in model units (float images quantized first)."""
         if self.image_chw is None or self.spec.levels:
             return self.to_model(x)
-        k = np.minimum(np.floor(np.asarray(self._check_x(x), np.float64) * FLOAT_IMAGE_LEVELS),
+        k = np.minimum(np.floor(np.asarray(self.check_x(x), np.float64) * FLOAT_IMAGE_LEVELS),
                        FLOAT_IMAGE_LEVELS - 1)
         return (2.0 * k / (FLOAT_IMAGE_LEVELS - 1) - 1.0).reshape((len(k),) + self.image_chw)
 
     def setup(self, train_x, train_y, rng):
-        x = self._check_x(train_x)
+        x = self.check_x(train_x)
         if self.image_chw is None:
             flat = x.reshape(len(x), -1).astype(np.float64)
             self.data_mean = flat.mean(axis=0)

@@ -180,13 +180,7 @@ class GAN(Model):
         self.scale = float(x.std()) or 1.0
 
     def _flat(self, x):
-        x = np.asarray(x, dtype=np.float64)
-        if x.shape[1:] != self.spec.shape:
-            raise UserError(f"data of shape {x.shape[1:]} per example; this model was built "
-                            f"for shape {self.spec.shape}")
-        if not np.isfinite(x).all():
-            raise UserError("the data holds nan or inf; expected finite numbers")
-        return x.reshape(len(x), -1)
+        return self.check_x(np.asarray(x, dtype=np.float64)).reshape(len(x), -1)
 
     def to_model(self, x):
         """Data -> what d reads (float32 Tensor-ready array)."""
