@@ -31,6 +31,15 @@ The switches (``--set key=value``; each is off in the slide's ``minimax`` varian
 - ``lr_decay``: the last fraction of ``total_steps`` over which both learning rates fall
   linearly to zero, so the game settles instead of orbiting (``total_steps`` 0 means the
   variant's default number of steps; set it when training longer or shorter).
+- ``topk``: top-k generator training (Sinha et al. 2020, "Top-k Training of GANs:
+  Improving GAN Performance by Throwing Away Bad Samples", Algorithm 1), 0 = off. In
+  the generator step d scores all fakes of the batch and only the k it rates most real
+  give g its gradient: the worst fakes' gradients point each towards whichever mode is
+  near, and on average drag g's whole map about; the best ones are the samples g is
+  already nearly right about. k is the whole batch at first and falls by the factor
+  ``topk_decay`` every epoch (every ``len(train)`` real examples seen) down to the
+  floor ``topk`` x batch: ``k = max(topk, topk_decay ** epoch) x batch`` (packs, with
+  PacGAN). Only g's step changes; d still sees every fake.
 
 Conditioning (He L1, "generative models are about p(x|y)"; Mirza & Osindero 2014):
 with ``conditional=true`` both players read y. ``cond_dim`` says what y is, as in
@@ -82,6 +91,8 @@ BASE_CONFIG = {
     "conditional": False,
     "cond_dim": 0,            # conditional only: 0 = class labels, C > 0 = vectors of C numbers
     "init": "default",        # "he": He et al. 2015's normal init for both (nets.he_init)
+    "topk": 0.0,              # top-k generator steps: the floor fraction nu, 0 = off
+    "topk_decay": 0.99,       # top-k: k's factor per epoch (Sinha et al. 2020's gamma)
 }
 
 
@@ -141,6 +152,8 @@ class GAN(Model):
         self.steps_done = 0
         self.d_steps = 0
         self.last_r1 = 0.0
+        self.n_train = 0              # training examples (setup): an epoch, for top-k
+        self.examples_seen = 0
 
     @classmethod
     def _check_config(cls, c):
@@ -156,7 +169,8 @@ class GAN(Model):
                   ("beta2", 0 <= c["beta2"] < 1), ("lr_decay", 0 <= c["lr_decay"] <= 1),
                   ("total_steps", c["total_steps"] >= 0), ("latent_dim", c["latent_dim"] >= 0),
                   ("hidden", c["hidden"] >= 1), ("g_layers", c["g_layers"] >= 1),
-                  ("d_layers", c["d_layers"] >= 1), ("channels", c["channels"] >= 1)]
+                  ("d_layers", c["d_layers"] >= 1), ("channels", c["channels"] >= 1),
+                  ("topk", 0 <= c["topk"] <= 1), ("topk_decay", 0 < c["topk_decay"] <= 1)]
         for key, ok in checks:
             if not ok:
                 raise UserError(f"{cls.name()} setting {key}={c[key]!r} is out of range; "
@@ -173,6 +187,7 @@ class GAN(Model):
             y = self._vectors(train_y, len(train_y), standardize=False)
             self.cond_shift = y.mean(axis=0).astype(np.float64)
             self.cond_scale = float(y.std()) or 1.0
+        self.n_train = len(train_x)
         if self.image:
             return
         x = self._flat(train_x)
@@ -210,6 +225,15 @@ class GAN(Model):
         if tail <= 0 or step <= total - tail:
             return 1.0
         return max(0.0, (total - step) / tail)
+
+    def topk_fraction(self):
+        """Top-k's fraction of each generator batch that gives g its gradient:
+        ``max(topk, topk_decay ** epoch)`` (Sinha et al. 2020), 1 when top-k is off."""
+        c = self.config
+        if c["topk"] <= 0:
+            return 1.0
+        epoch = self.examples_seen // self.n_train if self.n_train else 0
+        return max(c["topk"], c["topk_decay"] ** epoch)
 
     def _vectors(self, y, n, standardize=True):
         """Condition vectors (n, ...) -> (n, cond_dim) float32, standardized."""
@@ -267,6 +291,7 @@ class GAN(Model):
             self.ema.decay = min(c["ema"], (1.0 + t) / (10.0 + t))
             self.ema.update()
         self.steps_done += 1
+        self.examples_seen += len(x)
         out["lr"] = self.opt_g.lr
         return out
 
@@ -304,13 +329,31 @@ class GAN(Model):
         return out
 
     def _generator_step(self, n, y, rng):
+        z = self.noise(n, rng)
+        frac = self.topk_fraction()
+        if frac < 1:                     # top-k: only the fakes d likes best teach g
+            z, y = self._top_fakes(z, y, frac)
         with _frozen(self.D):            # d is the fixed opponent here: no weight gradients
-            fake_logits = self.D(self.G(self.noise(n, rng), y), y)
+            fake_logits = self.D(self.G(z, y), y)
             loss = losses.generator_loss(fake_logits, self.config["loss"])
             self.opt_g.zero_grad()
             loss.backward()
         self.opt_g.step()
         return {"g_loss": float(loss.item())}
+
+    def _top_fakes(self, z, y, frac):
+        """The noise (and conditions) of the ``ceil(frac x packs)`` packs of fakes that d
+        scores highest. g's loss on only those is the same function of g's weights as
+        Sinha et al.'s masked batch loss, so the same gradient, without the backward
+        pass through the discarded fakes."""
+        m = self.config["pack"]
+        with autograd.no_grad():
+            logits = self.D(self.G(z, y), y).numpy()
+        k = max(1, int(np.ceil(frac * len(logits) - 1e-9)))
+        best = np.sort(np.argsort(-logits, kind="stable")[:k])
+        rows = (best[:, None] * m + np.arange(m)).reshape(-1)
+        z = Tensor(z.numpy()[rows], device=z.device)
+        return z, (None if y is None else y[rows])
 
     # ---- inference ------------------------------------------------------------------
     def sample(self, n, rng, label=None, condition=None, ema=True, reject=False, **options):
@@ -447,7 +490,8 @@ class GAN(Model):
                  "scale": float(self.scale), "steps_done": int(self.steps_done),
                  "cond_shift": np.array(self.cond_shift, dtype=np.float64),
                  "cond_scale": float(self.cond_scale),
-                 "d_steps": int(self.d_steps), "last_r1": float(self.last_r1)}
+                 "d_steps": int(self.d_steps), "last_r1": float(self.last_r1),
+                 "n_train": int(self.n_train), "examples_seen": int(self.examples_seen)}
         if self.ema is not None:
             state["ema"] = self.ema.state_dict()
         return state
@@ -465,6 +509,8 @@ class GAN(Model):
         self.steps_done = int(state["steps_done"])
         self.d_steps = int(state["d_steps"])
         self.last_r1 = float(state["last_r1"])
+        self.n_train = int(state.get("n_train", 0))        # absent before top-k
+        self.examples_seen = int(state.get("examples_seen", 0))
         if self.ema is not None:
             self.ema.load_state_dict(state["ema"])
 
@@ -475,7 +521,8 @@ _RANGES = {"k": "an integer >= 1", "pack": "an integer >= 1", "r1": ">= 0",
            "beta1": "in [0, 1)",
            "beta2": "in [0, 1)", "lr_decay": "a fraction in [0, 1]",
            "total_steps": ">= 0 (0 = the default steps)", "latent_dim": ">= 0 (0 = automatic)",
-           "hidden": ">= 1", "g_layers": ">= 1", "d_layers": ">= 1", "channels": ">= 1"}
+           "hidden": ">= 1", "g_layers": ">= 1", "d_layers": ">= 1", "channels": ">= 1",
+           "topk": "a fraction in [0, 1] (0 = off)", "topk_decay": "a factor in (0, 1]"}
 
 
 def _sigmoid(a):

@@ -264,3 +264,66 @@ def test_rejection_by_the_optimal_discriminator_turns_q_into_p(monkeypatch):
     with pytest.raises(UserError, match="pack=1"):
         registry.build("gan", "r1", spec, dict(SMALL, pack=2), np.random.default_rng(0)
                        ).sample(3, np.random.default_rng(0), reject=True)
+
+
+def test_topk_fraction_decays_per_epoch_to_its_floor():
+    m = registry.build("gan", "r1", RING, dict(SMALL, topk=0.5, topk_decay=0.9),
+                       np.random.default_rng(0))
+    m.setup(ring(1000), None, np.random.default_rng(0))
+    fractions = []
+    for seen in (0, 999, 1000, 5000, 10_000):
+        m.examples_seen = seen
+        fractions.append(m.topk_fraction())
+    np.testing.assert_allclose(fractions, [1, 1, 0.9, 0.9 ** 5, 0.5])   # 0.9^10 < 0.5
+    m.examples_seen = 0
+    for t in range(10):                       # 10 steps of 100 = one epoch of 1000
+        m.train_step(ring(100, seed=t), None, np.random.default_rng(t))
+    assert m.examples_seen == 1000 and m.topk_fraction() == 0.9
+    off = registry.build("gan", "r1", RING, SMALL, np.random.default_rng(0))
+    off.setup(ring(1000), None, np.random.default_rng(0))
+    off.examples_seen = 10_000
+    assert off.topk_fraction() == 1.0
+
+
+@pytest.mark.parametrize("pack", [1, 2])
+def test_topk_generator_gradient_is_the_gradient_on_the_k_best_fakes_only(pack):
+    """Sinha et al. 2020's masked loss, written out: -sum_i mask_i log d(g(z_i)) / k with
+    mask_i = 1 on the k fakes (packs) d scores highest, over the whole batch, must give g
+    the same gradient as the model's step (which runs g forward on those k only)."""
+    from autograd import functional as F
+    from scratch_gen.gan.model import _frozen
+    m = registry.build("gan", "r1", RING, dict(SMALL, pack=pack, topk=0.25, topk_decay=0.5),
+                       np.random.default_rng(0))
+    m.setup(ring(100), None, np.random.default_rng(0))
+    m.examples_seen = 100                     # epoch 1: fraction max(0.25, 0.5) = 0.5
+    n, params = 24, m.G.parameters()
+
+    def grads_of(loss):
+        m.opt_g.zero_grad()
+        with _frozen(m.D):
+            loss.backward()
+        return [np.array(p.grad, dtype=np.float64) for p in params]
+    z = m.noise(n, np.random.default_rng(7))
+    logits = m.D(m.G(z))
+    a = logits.numpy()
+    k = n // pack // 2
+    mask = np.zeros(len(a), np.float32)
+    mask[np.argsort(-a)[:k]] = 1.0
+    assert len(set(a.tolist())) == len(a)      # no ties: "the k best" is well defined
+    by_hand = grads_of(-(F.log_sigmoid(logits) * autograd.Tensor(mask)).sum() / k)
+    full = grads_of(-F.log_sigmoid(m.D(m.G(z))).mean())
+    m.opt_g.lr = 0.0                           # the step must leave g as it was
+    m._generator_step(n, None, np.random.default_rng(7))
+    model = [np.array(p.grad, dtype=np.float64) for p in params]
+    for mine, hand in zip(model, by_hand):
+        np.testing.assert_allclose(mine, hand, rtol=1e-4, atol=1e-6)
+    assert max(np.abs(f - h).max() for f, h in zip(full, by_hand)) > 1e-3
+
+
+def test_topk_settings_out_of_range_are_one_line_user_errors():
+    for cfg, word in [({"topk": 1.5}, "topk=1.5"), ({"topk": -0.1}, "topk=-0.1"),
+                      ({"topk_decay": 0.0}, "topk_decay=0.0"),
+                      ({"topk_decay": 1.2}, "topk_decay=1.2")]:
+        with pytest.raises(UserError, match=word) as e:
+            registry.build("gan", "r1", RING, cfg, np.random.default_rng(0))
+        assert "\n" not in str(e.value) and "expected" in str(e.value)
