@@ -579,7 +579,9 @@ class Conv2d(_MaskedWeight):
     def forward(self, x):
         w = self.weight if self.mask is None and self._sn is None \
             else self.effective_weight()
-        return F.conv2d(x, w, self.bias, stride=self.stride, padding=self.padding)
+        # A mask's zeros must stay exact: no Winograd (see F.conv2d).
+        return F.conv2d(x, w, self.bias, stride=self.stride, padding=self.padding,
+                        winograd=None if self.mask is None else False)
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

@@ -93,6 +93,9 @@ def kernel_cases(quick):
 
     x2d = randn(64 // s, 16, 28, 28)
     cols2d = R.im2col2d(x2d, 3, 3, 1, 1)
+    wino_v = R.winograd_in(x2d, 1)
+    wino_m = randn(16, 32, wino_v.shape[2])
+    g2d = randn(x2d.shape[0], 32, 28 * 28)
     x1d = randn(32 // s, 64, 1024)
     cols1d = R.im2col1d(x1d, 2, 1, 8, 8, 0)
     V = 10_000
@@ -120,6 +123,14 @@ def kernel_cases(quick):
          lambda m: m.im2col2d(x2d, 3, 3, 1, 1), 7),
         ("col2im2d", "cols (144, 64 * 784) f32",
          lambda m: m.col2im2d(cols2d, 28, 28, 3, 3, 1, 1), 7),
+        ("winograd_in", "x (64, 16, 28, 28) f32, pad 1",
+         lambda m: m.winograd_in(x2d, 1), 7),
+        ("winograd_in_adjoint", "V (16, 16, 64 * 14 * 15) f32",
+         lambda m: m.winograd_in_adjoint(wino_v, x2d.shape[0], 28, 28, 1), 7),
+        ("winograd_out", "M (16, 32, 64 * 14 * 15) f32",
+         lambda m: m.winograd_out(wino_m, x2d.shape[0], 28, 28), 7),
+        ("winograd_out_adjoint", "dy (64, 32, 28 * 28) f32",
+         lambda m: m.winograd_out_adjoint(g2d, 28, 28), 7),
         ("im2col1d", "x (32, 64, 1024) f32, k 2, dilation 8, causal",
          lambda m: m.im2col1d(x1d, 2, 1, 8, 8, 0), 7),
         ("col2im1d", "cols (128, 32 * 1024) f32",
@@ -235,46 +246,27 @@ def bench_conv(quick):
         entry = {"input": list(xs), "weight": list(ws), **{k: v for k, v in kw.items()},
                  "fwd_bwd_gflop": round(3 * fwd_flops / 1e9, 3)}
 
-        def engine_step(kernel_set):
+        def engine_step(kernel_set, **options):
             use_kernels(kernel_set)
             xt = autograd.Tensor(x, requires_grad=True)
             wt = autograd.Tensor(w, requires_grad=True)
-            y = getattr(F, conv)(xt, wt, **kw)
+            y = getattr(F, conv)(xt, wt, **kw, **options)
             y.backward(np.ones(y.shape, np.float32))
 
-        # The engine's math on the whole batch at once, called directly on arrays: the
-        # columns side by side as (C k, N L_out), so that the forward and both gradients
-        # are ONE BLAS product each, plus the swaps to and from (N, C_out, L_out).  It is
-        # what the engine does with more than one thread; on one thread the engine runs
-        # the same products block by block, in cache (autograd/ops.py, 'convolution').
-        def one_gemm_step():
-            N, co = x.shape[0], ws[0]
-            if conv == "conv2d":
-                cols = K.im2col2d(x, 3, 3, 1, 1)
-            else:
-                cols = K.im2col1d(x, 2, 1, 8, 8, 0)
-            w2 = w.reshape(co, -1)
-            y = K.swap01((w2 @ cols).reshape(co, N, -1))
-            g = K.swap01(np.ones_like(y)).reshape(co, -1)
-            dw = (cols @ g.T).T                                 # weight gradient
-            dcols = w2.T @ g
-            if conv == "conv2d":
-                K.col2im2d(dcols, 28, 28, 3, 3, 1, 1)
-            else:
-                K.col2im1d(dcols, 1024, 2, 1, 8, 8, 0)
-            return dw
-
-        fns = {"kernels_one_gemm": one_gemm_step}
+        fns = {}
         if F is not None:
             fns["engine_numba"] = lambda: engine_step("numba")
             fns["engine_numpy"] = lambda: engine_step("numpy")
+            if conv == "conv2d":
+                # The same layer by im2col and BLAS (what a 3x3 conv2d ran before
+                # Winograd's algorithm): the gain of the algorithm, measured.
+                fns["engine_numba_im2col"] = lambda: engine_step("numba", winograd=False)
         times = interleaved_times(list(fns.values()), repeats)
         for key, t in zip(fns, times):
             entry[f"{key}_gflops"] = round(3 * fwd_flops / t["median"] / 1e9, 2)
             entry[f"{key}_gflop_per_cpu_s"] = round(3 * fwd_flops / t["cpu"] / 1e9, 2)
         if F is not None:
             use_kernels("numba")
-
         for policy, run in (torch_runs or {}).items():
             entry[f"torch_{policy}_gflops"] = run[name]
             entry[f"torch_{policy}_gflop_per_cpu_s"] = run[name + "_per_cpu_s"]
@@ -354,6 +346,9 @@ def compile_all():
         c = K.im2col1d(x[:, :, 0], 2, 1, 2, 2, 0)
         K.col2im1d(c, 5, 2, 1, 2, 2, 0)
         K.swap01(x[0])
+        v = K.winograd_in(x, 1)
+        K.winograd_in_adjoint(v, 1, 5, 5, 1)
+        K.winograd_out_adjoint(K.winograd_out(v, 1, 5, 5), 5, 5)
         z, t = rng.standard_normal((3, 4)).astype(dt), np.array([0, 1, 3])
         _, lse = K.xent_forward(z, t)
         K.xent_backward(z, t, lse, np.ones(3, dt))

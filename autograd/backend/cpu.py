@@ -23,10 +23,11 @@ import math
 
 import numpy as np                      # noqa: E402
 from llvmlite import ir                 # noqa: E402
-from numba import njit, prange, types   # noqa: E402
+from numba import get_num_threads, njit, prange, types   # noqa: E402
 from numba.extending import intrinsic, overload   # noqa: E402
 
-from .reference import conv1d_out_size, conv_out_size
+from . import reference
+from .reference import conv1d_out_size, conv_out_size, winograd_tiles
 
 _FLOATS = (np.float32, np.float64)
 
@@ -437,6 +438,272 @@ def _logsumexp(z):
     for j in range(z.shape[0]):
         s += _exp_native(z[j] - m)
     return m + math.log(s)
+
+
+# ----------------------------------------------------- Winograd's 3x3 convolution F(2x2, 3x3)
+# reference.py states the algorithm and the tile layout.  Each transform is one parallel
+# task per block of planes (n, c) and, per plane, a few LONG loops over all its tiles at
+# once (th*(tw+1) of them: the spare tile of each row is what makes the tiles of a plane
+# one run), each loop one output and two or three inputs, which LLVM vectorizes.  Loops
+# over the tiles of one row (14 on a 28x28 image) are too short to vectorize, and a loop
+# per tile does its 16 loads and stores one number at a time: both measured 1.6-2x slower
+# per transform on the benchmark's layer.
+#
+# The trick that makes the loops long: the zero-padded plane is cut into its four
+# quarters q[rp, cp] of (row parity, column parity), each with rows of tw + 1 numbers.
+# Entry (r, s) of the 4x4 patch of tile u = i*(tw+1) + j is then
+#     q[r % 2, s % 2][u + (r // 2)*(tw+1) + s // 2],
+# the same quarter at a fixed offset for every tile.  So "row r of every patch" is a
+# contiguous slice, and B^T d B is the combinations of rows (d0 - d2, d1 + d2, d2 - d1,
+# d1 - d3) of four slices, then the same combinations of columns.  The output side runs
+# the other way: tiles to quarters to the plane.
+
+@njit(cache=True)
+def _add(out, x, y):
+    for t in range(out.size):
+        out[t] = x[t] + y[t]
+
+
+@njit(cache=True)
+def _sub(out, x, y):
+    for t in range(out.size):
+        out[t] = x[t] - y[t]
+
+
+@njit(cache=True)
+def _split(plane, r0, c0, TW, q):
+    """q[rp, cp, i*TW + k] = plane[2i + rp - r0, 2k + cp - c0]: the plane, shifted by
+    (r0, c0), cut into its (row parity, column parity) quarters; q is zeroed before."""
+    H, W = plane.shape
+    for r in range(H):
+        pr = r + r0
+        for cp in range(2):
+            first = (cp - c0) % 2                       # the first column of this parity
+            dst = q[pr % 2, cp, (pr // 2) * TW + (first + c0) // 2:]
+            src = plane[r, first:]
+            for m in range((W - first + 1) // 2):
+                dst[m] = src[2 * m]
+
+
+@njit(cache=True)
+def _merge(q, r0, c0, TW, plane):
+    """The inverse of _split on the plane's own entries: plane[r, c] from its quarter."""
+    H, W = plane.shape
+    for r in range(H):
+        pr = r + r0
+        for cp in range(2):
+            first = (cp - c0) % 2
+            src = q[pr % 2, cp, (pr // 2) * TW + (first + c0) // 2:]
+            dst = plane[r, first:]
+            for m in range((W - first + 1) // 2):
+                dst[2 * m] = src[m]
+
+
+@njit(parallel=True, cache=True)
+def _winograd_in(x, padding, th, tw, ntasks, v):
+    N, C = x.shape[0], x.shape[1]
+    TW = tw + 1
+    T = th * TW
+    per = (N * C + ntasks - 1) // ntasks
+    for task in prange(ntasks):
+        q = np.empty((2, 2, (th + 1) * TW + 1), dtype=x.dtype)
+        e = np.empty((4, 2, T + 1), dtype=x.dtype)     # B^T d: [row a, column parity, u]
+        for nc in range(task * per, min(N * C, (task + 1) * per)):
+            n, c = nc // C, nc % C
+            q[:] = 0
+            _split(x[n, c], padding, padding, TW, q)
+            for cp in range(2):            # rows of B^T d: d0 - d2, d1 + d2, d2 - d1, d1 - d3
+                d0, d1 = q[0, cp, :T + 1], q[1, cp, :T + 1]
+                d2, d3 = q[0, cp, TW:TW + T + 1], q[1, cp, TW:TW + T + 1]
+                _sub(e[0, cp], d0, d2)
+                _add(e[1, cp], d1, d2)
+                _sub(e[2, cp], d2, d1)
+                _sub(e[3, cp], d1, d3)
+            for a in range(4):             # then the same combinations of its columns
+                s0, s1 = e[a, 0, :T], e[a, 1, :T]
+                s2, s3 = e[a, 0, 1:T + 1], e[a, 1, 1:T + 1]
+                _sub(v[4 * a, c, n], s0, s2)
+                _add(v[4 * a + 1, c, n], s1, s2)
+                _sub(v[4 * a + 2, c, n], s2, s1)
+                _sub(v[4 * a + 3, c, n], s1, s3)
+                for p in range(4 * a, 4 * a + 4):
+                    for i in range(th):
+                        v[p, c, n, i * TW + tw] = 0      # the spare tiles
+
+
+@njit(parallel=True, cache=True)
+def _winograd_in_adjoint(v, padding, th, tw, ntasks, x):
+    N, C = x.shape[0], x.shape[1]
+    TW = tw + 1
+    T = th * TW
+    per = (N * C + ntasks - 1) // ntasks
+    for task in prange(ntasks):
+        e = np.empty((4, 4, T), dtype=x.dtype)         # dV B^T: [row a, patch column s, u]
+        h = np.empty((4, 2, T + 1), dtype=x.dtype)     # the same, by column parity
+        d = np.empty((4, 2, T + 1), dtype=x.dtype)     # B dV B^T: [patch row r, parity, u]
+        q = np.empty((2, 2, (th + 1) * TW + 1), dtype=x.dtype)
+        for nc in range(task * per, min(N * C, (task + 1) * per)):
+            n, c = nc // C, nc % C
+            for a in range(4):             # columns: v0, v1 - v2 + v3, v1 + v2 - v0, -v3
+                v0, v1 = v[4 * a, c, n], v[4 * a + 1, c, n]
+                v2, v3 = v[4 * a + 2, c, n], v[4 * a + 3, c, n]
+                e0, e1, e2, e3 = e[a, 0], e[a, 1], e[a, 2], e[a, 3]
+                for t in range(T):
+                    e0[t] = v0[t]
+                for t in range(T):
+                    e1[t] = v1[t] - v2[t] + v3[t]
+                for t in range(T):
+                    e2[t] = v1[t] + v2[t] - v0[t]
+                for t in range(T):
+                    e3[t] = -v3[t]
+                for s in range(4):
+                    for i in range(th):
+                        e[a, s, i * TW + tw] = 0         # the spare tiles add nothing
+                for cp in range(2):        # patch column cp + 2 is column cp one tile on
+                    hh, lo, hi = h[a, cp], e[a, cp], e[a, cp + 2]
+                    hh[0] = lo[0]
+                    for t in range(1, T):
+                        hh[t] = lo[t] + hi[t - 1]
+                    hh[T] = hi[T - 1]
+            for cp in range(2):            # rows, the same combinations
+                u0, u1, u2, u3 = h[0, cp], h[1, cp], h[2, cp], h[3, cp]
+                w0, w1, w2, w3 = d[0, cp], d[1, cp], d[2, cp], d[3, cp]
+                for t in range(T + 1):
+                    w0[t] = u0[t]
+                for t in range(T + 1):
+                    w1[t] = u1[t] - u2[t] + u3[t]
+                for t in range(T + 1):
+                    w2[t] = u1[t] + u2[t] - u0[t]
+                for t in range(T + 1):
+                    w3[t] = -u3[t]
+            q[:] = 0                       # patch row rp + 2 is row rp one tile row down
+            for rp in range(2):
+                for cp in range(2):
+                    lo, hi = d[rp, cp], d[rp + 2, cp]
+                    top, low = q[rp, cp, :T + 1], q[rp, cp, TW:TW + T + 1]
+                    for t in range(T + 1):
+                        top[t] += lo[t]
+                    for t in range(T + 1):
+                        low[t] += hi[t]
+            _merge(q, padding, padding, TW, x[n, c])
+
+
+@njit(parallel=True, cache=True)
+def _winograd_out(m, Ho, Wo, th, tw, ntasks, y):
+    N, co = y.shape[0], y.shape[1]
+    TW = tw + 1
+    T = th * TW
+    per = (N * co + ntasks - 1) // ntasks
+    for task in prange(ntasks):
+        f = np.empty((2, 4, T), dtype=m.dtype)         # A^T M: [row r, column b, u]
+        q = np.empty((2, 2, T), dtype=m.dtype)         # A^T M A: [row r, column s, u]
+        for nk in range(task * per, min(N * co, (task + 1) * per)):
+            n, k = nk // co, nk % co
+            for b in range(4):             # rows: m0 + m1 + m2, m1 - m2 - m3
+                m0, m1, m2, m3 = m[b, k, n], m[4 + b, k, n], m[8 + b, k, n], m[12 + b, k, n]
+                f0, f1 = f[0, b], f[1, b]
+                for t in range(T):
+                    f0[t] = m0[t] + m1[t] + m2[t]
+                for t in range(T):
+                    f1[t] = m1[t] - m2[t] - m3[t]
+            for r in range(2):             # then the same combinations of columns
+                g0, g1, g2, g3 = f[r, 0], f[r, 1], f[r, 2], f[r, 3]
+                y0, y1 = q[r, 0], q[r, 1]
+                for t in range(T):
+                    y0[t] = g0[t] + g1[t] + g2[t]
+                for t in range(T):
+                    y1[t] = g1[t] - g2[t] - g3[t]
+            _merge(q, 0, 0, TW, y[n, k])   # the spare tiles and half tiles stay behind
+
+
+@njit(parallel=True, cache=True)
+def _winograd_out_adjoint(g, th, tw, ntasks, dm):
+    N, co = g.shape[0], g.shape[1]
+    TW = tw + 1
+    T = th * TW
+    per = (N * co + ntasks - 1) // ntasks
+    for task in prange(ntasks):
+        q = np.empty((2, 2, T), dtype=g.dtype)
+        f = np.empty((4, 2, T), dtype=g.dtype)         # A g: [row a, column s, u]
+        for nk in range(task * per, min(N * co, (task + 1) * per)):
+            n, k = nk // co, nk % co
+            q[:] = 0                       # zeros past an odd edge and in the spare tiles
+            _split(g[n, k], 0, 0, TW, q)
+            for s in range(2):             # rows: g0, g0 + g1, g0 - g1, -g1
+                g0, g1 = q[0, s], q[1, s]
+                f0, f3 = f[0, s], f[3, s]
+                for t in range(T):
+                    f0[t] = g0[t]
+                _add(f[1, s], g0, g1)
+                _sub(f[2, s], g0, g1)
+                for t in range(T):
+                    f3[t] = -g1[t]
+            for a in range(4):             # then the same combinations of columns
+                h0, h1 = f[a, 0], f[a, 1]
+                d0, d3 = dm[4 * a, k, n], dm[4 * a + 3, k, n]
+                for t in range(T):
+                    d0[t] = h0[t]
+                _add(dm[4 * a + 1, k, n], h0, h1)
+                _sub(dm[4 * a + 2, k, n], h0, h1)
+                for t in range(T):
+                    d3[t] = -h1[t]
+
+
+def _plane_tasks(planes):
+    """Parallel tasks over ``planes`` planes: a few per thread (uneven planes even out)."""
+    return max(1, min(planes, 4 * get_num_threads()))
+
+
+def winograd_weight(w2):
+    """(C_out, C*9) -> (16, C_out, C); see reference.winograd_weight.  A few thousand
+    numbers per layer: NumPy's version, not compiled."""
+    return reference.winograd_weight(_float_array(w2))
+
+
+def winograd_weight_adjoint(u):
+    """(16, C_out, C) -> (C_out, C*9); see reference.winograd_weight_adjoint (NumPy's)."""
+    return reference.winograd_weight_adjoint(_float_array(u))
+
+
+def winograd_in(x, padding):
+    """(N, C, H, W) -> (16, C, N*th*(tw+1)); see reference.winograd_in."""
+    x = _float_array(x)
+    N, C, H, W = x.shape
+    th, tw = winograd_tiles(H + 2 * padding - 2, W + 2 * padding - 2)
+    v = np.empty((16, C, N, th * (tw + 1)), dtype=x.dtype)
+    _winograd_in(x, padding, th, tw, _plane_tasks(N * C), v)
+    return v.reshape(16, C, N * th * (tw + 1))
+
+
+def winograd_in_adjoint(v, N, H, W, padding):
+    """(16, C, N*th*(tw+1)) -> (N, C, H, W); see reference.winograd_in_adjoint."""
+    v = _float_array(v)
+    C = v.shape[1]
+    th, tw = winograd_tiles(H + 2 * padding - 2, W + 2 * padding - 2)
+    x = np.empty((N, C, H, W), dtype=v.dtype)
+    _winograd_in_adjoint(v.reshape(16, C, N, th * (tw + 1)), padding, th, tw,
+                         _plane_tasks(N * C), x)
+    return x
+
+
+def winograd_out(m, N, Ho, Wo):
+    """(16, C_out, N*th*(tw+1)) -> (N, C_out, Ho*Wo); see reference.winograd_out."""
+    m = _float_array(m)
+    co = m.shape[1]
+    th, tw = winograd_tiles(Ho, Wo)
+    y = np.empty((N, co, Ho, Wo), dtype=m.dtype)
+    _winograd_out(m.reshape(16, co, N, th * (tw + 1)), Ho, Wo, th, tw, _plane_tasks(N * co), y)
+    return y.reshape(N, co, Ho * Wo)
+
+
+def winograd_out_adjoint(g, Ho, Wo):
+    """(N, C_out, Ho*Wo) -> (16, C_out, N*th*(tw+1)); see reference.winograd_out_adjoint."""
+    g = _float_array(g)
+    N, co = g.shape[0], g.shape[1]
+    th, tw = winograd_tiles(Ho, Wo)
+    dm = np.empty((16, co, N, th * (tw + 1)), dtype=g.dtype)
+    _winograd_out_adjoint(g.reshape(N, co, Ho, Wo), th, tw, _plane_tasks(N * co), dm)
+    return dm.reshape(16, co, N * th * (tw + 1))
 
 
 # ------------------------------------------------------------- softmax and cross-entropy

@@ -62,7 +62,7 @@ with warnings.catch_warnings():     # the simulator's version warns about its ow
                                    xoroshiro128p_uniform_float64)
 
 from . import DeviceArrayBase
-from .reference import conv1d_out_size, conv_out_size
+from .reference import conv1d_out_size, conv_out_size, winograd_tiles
 
 SIMULATOR = bool(_numba_config.ENABLE_CUDASIM)
 
@@ -2338,6 +2338,262 @@ def swap01(y):
     """(A, B, L) -> (B, A, L), contiguous; see reference.swap01 (the generic strided
     copy kernel does it)."""
     return _float_dev(y).transpose(1, 0, 2).copy()
+
+
+# ----------------------------------------------------- Winograd's 3x3 convolution F(2x2, 3x3)
+# reference.py has the algorithm and the tile layout (the spare tile of each row too).
+# One thread per output entry, each a gather, so no atomics: a transformed entry sums the
+# signed entries of the patch (or 2x2 block, or 3x3 kernel) it comes from; an input pixel
+# or weight sums what the (at most 2 x 2) tiles that read it send back.  The matrices'
+# entries are 0, +-1 and +-1/2: small device functions give them as integers and
+# _wg_times multiplies by one without leaving the array's dtype (a float32 kernel must not
+# compute in float64; test_cuda_ptx checks).
+
+@cuda.jit(device=True, cache=True)
+def _wg_bt(a, r):
+    """B^T[a, r]; B^T's rows are (1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1)."""
+    if a == 0:
+        return 1 if r == 0 else (-1 if r == 2 else 0)
+    if a == 1:
+        return 1 if r == 1 or r == 2 else 0
+    if a == 2:
+        return -1 if r == 1 else (1 if r == 2 else 0)
+    return 1 if r == 1 else (-1 if r == 3 else 0)
+
+
+@cuda.jit(device=True, cache=True)
+def _wg_at(r, a):
+    """A^T[r, a]; A^T's rows are (1, 1, 1, 0) and (0, 1, -1, -1)."""
+    if r == 0:
+        return 1 if a < 3 else 0
+    return 1 if a == 1 else (-1 if a >= 2 else 0)
+
+
+@cuda.jit(device=True, cache=True)
+def _wg_g2(a, k):
+    """2 G[a, k]; G's rows are (1, 0, 0), (1/2, 1/2, 1/2), (1/2, -1/2, 1/2), (0, 0, 1)."""
+    if a == 0:
+        return 2 if k == 0 else 0
+    if a == 1:
+        return 1
+    if a == 2:
+        return -1 if k == 1 else 1
+    return 2 if k == 2 else 0
+
+
+@cuda.jit(device=True, cache=True)
+def _wg_times(c, val):
+    """c * val for c in {+-1, +-2, +-4}, by negation and doubling (exact, in val's dtype)."""
+    t = -val if c < 0 else val
+    m = -c if c < 0 else c
+    if m >= 2:
+        t = t + t
+    if m == 4:
+        t = t + t
+    return t
+
+
+@cuda.jit(cache=True)
+def _k_winograd_in(x, C, H, W, padding, th, tw, v, zero, n_total):
+    i = cuda.grid(1)
+    while i < n_total:
+        T = th * (tw + 1)
+        N = n_total // (16 * C * T)
+        u = i % T
+        n = (i // T) % N
+        c = (i // (T * N)) % C
+        p = i // (T * N * C)
+        ti, tj = u // (tw + 1), u % (tw + 1)
+        acc = zero
+        if tj < tw:                                   # (the spare tile stays 0)
+            for r in range(4):
+                ca = _wg_bt(p // 4, r)
+                h = 2 * ti + r - padding
+                if ca != 0 and 0 <= h < H:
+                    for s in range(4):
+                        cb = _wg_bt(p % 4, s)
+                        w = 2 * tj + s - padding
+                        if cb != 0 and 0 <= w < W:
+                            acc += _wg_times(ca * cb, x[((n * C + c) * H + h) * W + w])
+        v[i] = acc
+        i += cuda.gridsize(1)
+
+
+@cuda.jit(cache=True)
+def _k_winograd_in_adjoint(v, C, H, W, padding, th, tw, x, zero, n_total):
+    i = cuda.grid(1)
+    while i < n_total:
+        T = th * (tw + 1)
+        N = n_total // (C * H * W)
+        ph = (i // W) % H + padding                   # the pixel in the padded image
+        pw = i % W + padding
+        c = (i // (W * H)) % C
+        n = i // (W * H * C)
+        acc = zero
+        for di in range(2):                           # the tiles whose patch holds it
+            ti = ph // 2 - di
+            r = ph - 2 * ti
+            if 0 <= ti < th:
+                for dj in range(2):
+                    tj = pw // 2 - dj
+                    s = pw - 2 * tj
+                    if 0 <= tj < tw:
+                        for a in range(4):
+                            ca = _wg_bt(a, r)
+                            if ca != 0:
+                                for b in range(4):
+                                    cb = _wg_bt(b, s)
+                                    if cb != 0:
+                                        at = (((4 * a + b) * C + c) * N + n) * T
+                                        acc += _wg_times(ca * cb, v[at + ti * (tw + 1) + tj])
+        x[i] = acc
+        i += cuda.gridsize(1)
+
+
+@cuda.jit(cache=True)
+def _k_winograd_out(m, Co, Ho, Wo, th, tw, y, zero, n_total):
+    i = cuda.grid(1)
+    while i < n_total:
+        T = th * (tw + 1)
+        N = n_total // (Co * Ho * Wo)
+        oh = (i // Wo) % Ho
+        ow = i % Wo
+        k = (i // (Wo * Ho)) % Co
+        n = i // (Wo * Ho * Co)
+        u = (oh // 2) * (tw + 1) + ow // 2
+        acc = zero
+        for a in range(4):
+            ca = _wg_at(oh % 2, a)
+            if ca != 0:
+                for b in range(4):
+                    cb = _wg_at(ow % 2, b)
+                    if cb != 0:
+                        acc += _wg_times(ca * cb, m[(((4 * a + b) * Co + k) * N + n) * T + u])
+        y[i] = acc
+        i += cuda.gridsize(1)
+
+
+@cuda.jit(cache=True)
+def _k_winograd_out_adjoint(g, Co, Ho, Wo, th, tw, dm, zero, n_total):
+    i = cuda.grid(1)
+    while i < n_total:
+        T = th * (tw + 1)
+        N = n_total // (16 * Co * T)
+        u = i % T
+        n = (i // T) % N
+        k = (i // (T * N)) % Co
+        p = i // (T * N * Co)
+        ti, tj = u // (tw + 1), u % (tw + 1)
+        acc = zero
+        if tj < tw:                                   # (the spare tile stays 0)
+            for r in range(2):
+                ca = _wg_at(r, p // 4)
+                if ca != 0 and 2 * ti + r < Ho:
+                    for s in range(2):
+                        cb = _wg_at(s, p % 4)
+                        if cb != 0 and 2 * tj + s < Wo:
+                            at = ((n * Co + k) * Ho + 2 * ti + r) * Wo + 2 * tj + s
+                            acc += _wg_times(ca * cb, g[at])
+        dm[i] = acc
+        i += cuda.gridsize(1)
+
+
+@cuda.jit(cache=True)
+def _k_winograd_weight(w2, Co, C, u, quarter, zero, n_total):
+    i = cuda.grid(1)
+    while i < n_total:
+        c = i % C
+        k = (i // C) % Co
+        p = i // (C * Co)
+        acc = zero
+        for ki in range(3):
+            ca = _wg_g2(p // 4, ki)
+            if ca != 0:
+                for kj in range(3):
+                    cb = _wg_g2(p % 4, kj)
+                    if cb != 0:
+                        acc += _wg_times(ca * cb, w2[(k * C + c) * 9 + ki * 3 + kj])
+        u[i] = acc * quarter
+        i += cuda.gridsize(1)
+
+
+@cuda.jit(cache=True)
+def _k_winograd_weight_adjoint(u, Co, C, w2, quarter, zero, n_total):
+    i = cuda.grid(1)
+    while i < n_total:
+        kj = i % 3
+        ki = (i // 3) % 3
+        c = (i // 9) % C
+        k = i // (9 * C)
+        acc = zero
+        for a in range(4):
+            ca = _wg_g2(a, ki)
+            if ca != 0:
+                for b in range(4):
+                    cb = _wg_g2(b, kj)
+                    if cb != 0:
+                        acc += _wg_times(ca * cb, u[((4 * a + b) * Co + k) * C + c])
+        w2[i] = acc * quarter
+        i += cuda.gridsize(1)
+
+
+def _winograd_launch(kernel, src, out, *sizes, scale=None):
+    n = out.size
+    if n:
+        extra = () if scale is None else (src.dtype.type(scale),)
+        kernel[_grid(n)](_flat(src), *sizes, _flat(out), *extra, src.dtype.type(0), n)
+    return out
+
+
+def winograd_weight(w2):
+    """(C_out, C*9) -> (16, C_out, C); see reference.winograd_weight."""
+    w2 = _float_dev(w2)
+    co, c = w2.shape[0], w2.shape[1] // 9
+    return _winograd_launch(_k_winograd_weight, w2, empty((16, co, c), w2.dtype), co, c,
+                            scale=0.25)
+
+
+def winograd_weight_adjoint(u):
+    """(16, C_out, C) -> (C_out, C*9); see reference.winograd_weight_adjoint."""
+    u = _float_dev(u)
+    co, c = u.shape[1], u.shape[2]
+    return _winograd_launch(_k_winograd_weight_adjoint, u, empty((co, c * 9), u.dtype),
+                            co, c, scale=0.25)
+
+
+def winograd_in(x, padding):
+    """(N, C, H, W) -> (16, C, N*th*(tw+1)); see reference.winograd_in."""
+    x = _float_dev(x)
+    N, C, H, W = x.shape
+    th, tw = winograd_tiles(H + 2 * padding - 2, W + 2 * padding - 2)
+    return _winograd_launch(_k_winograd_in, x, empty((16, C, N * th * (tw + 1)), x.dtype),
+                            C, H, W, padding, th, tw)
+
+
+def winograd_in_adjoint(v, N, H, W, padding):
+    """(16, C, N*th*(tw+1)) -> (N, C, H, W); see reference.winograd_in_adjoint."""
+    v = _float_dev(v)
+    C = v.shape[1]
+    th, tw = winograd_tiles(H + 2 * padding - 2, W + 2 * padding - 2)
+    return _winograd_launch(_k_winograd_in_adjoint, v, empty((N, C, H, W), v.dtype),
+                            C, H, W, padding, th, tw)
+
+
+def winograd_out(m, N, Ho, Wo):
+    """(16, C_out, N*th*(tw+1)) -> (N, C_out, Ho*Wo); see reference.winograd_out."""
+    m = _float_dev(m)
+    co = m.shape[1]
+    return _winograd_launch(_k_winograd_out, m, empty((N, co, Ho * Wo), m.dtype),
+                            co, Ho, Wo, *winograd_tiles(Ho, Wo))
+
+
+def winograd_out_adjoint(g, Ho, Wo):
+    """(N, C_out, Ho*Wo) -> (16, C_out, N*th*(tw+1)); see reference.winograd_out_adjoint."""
+    g = _float_dev(g)
+    N, co = g.shape[0], g.shape[1]
+    th, tw = winograd_tiles(Ho, Wo)
+    return _winograd_launch(_k_winograd_out_adjoint, g,
+                            empty((16, co, N * th * (tw + 1)), g.dtype), co, Ho, Wo, th, tw)
 
 
 def _flat(a):

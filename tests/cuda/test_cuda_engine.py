@@ -84,6 +84,12 @@ def test_conv2d(rng, stride, padding):
                  create_graph=True)
 
 
+def test_conv2d_by_winograd(rng):
+    """A 3x3 kernel at stride 1 takes Winograd's path on both devices (ops.py)."""
+    same_on_both(lambda x, w: (F.conv2d(x, w, padding=1) ** 2).sum(),
+                 [randn(rng, 2, 2, 5, 4), randn(rng, 3, 2, 3, 3)], create_graph=True)
+
+
 def test_causal_dilated_conv1d(rng):
     same_on_both(lambda x, w: F.conv1d(x, w, padding=(2, 0), dilation=2).tanh().sum(),
                  [randn(rng, 2, 2, 7), randn(rng, 3, 2, 2)], create_graph=True)

@@ -60,6 +60,24 @@ def test_conv_swap01(K, rng, dtype, shape):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("H,W,padding", [(1, 1, 1), (4, 3, 0), (3, 4, 2)])
+def test_winograd_transforms(K, rng, dtype, H, W, padding):
+    N, C, Co = 2, 2, 3
+    Ho, Wo = H + 2 * padding - 2, W + 2 * padding - 2
+    x = randn(rng, (N, C, H, W), dtype)
+    check(K.winograd_in(x, padding), R.winograd_in(x, padding))
+    v = randn(rng, R.winograd_in(x, padding).shape, dtype)     # spare tiles not zero
+    check(K.winograd_in_adjoint(v, N, H, W, padding), R.winograd_in_adjoint(v, N, H, W, padding))
+    m = randn(rng, (16, Co, v.shape[2]), dtype)
+    check(K.winograd_out(m, N, Ho, Wo), R.winograd_out(m, N, Ho, Wo))
+    g = randn(rng, (N, Co, Ho * Wo), dtype)
+    check(K.winograd_out_adjoint(g, Ho, Wo), R.winograd_out_adjoint(g, Ho, Wo))
+    w2, u = randn(rng, (Co, C * 9), dtype), randn(rng, (16, Co, C), dtype)
+    check(K.winograd_weight(w2), R.winograd_weight(w2))
+    check(K.winograd_weight_adjoint(u), R.winograd_weight_adjoint(u))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("N,V,scale", [(3, 1, 1.0), (1, 7, 1.0), (5, 13, 30.0)])
 def test_xent_forward_and_backward(K, rng, dtype, N, V, scale):
     logits = randn(rng, (N, V), dtype, scale)

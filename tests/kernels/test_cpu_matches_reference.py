@@ -72,6 +72,37 @@ def test_swap01(rng, dtype, shape):
     np.testing.assert_array_equal(K.swap01(y), R.swap01(y))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("padding", (0, 1, 2))
+def test_winograd_transforms(rng, dtype, size, padding):
+    H, W = size + 2, size + 3 - padding           # odd and even outputs, one pixel at 1
+    N, C, Co = 2, 3, 5
+    Ho, Wo = H + 2 * padding - 2, W + 2 * padding - 2
+    x = randn(rng, (N, C, H, W), dtype)
+    check(K.winograd_in(x, padding), R.winograd_in(x, padding), dtype)
+    v = randn(rng, R.winograd_in(x, padding).shape, dtype)     # spare tiles not zero
+    check(K.winograd_in_adjoint(v, N, H, W, padding), R.winograd_in_adjoint(v, N, H, W, padding),
+          dtype)
+    m = randn(rng, (16, Co, v.shape[2]), dtype)
+    check(K.winograd_out(m, N, Ho, Wo), R.winograd_out(m, N, Ho, Wo), dtype)
+    g = randn(rng, (N, Co, Ho * Wo), dtype)
+    check(K.winograd_out_adjoint(g, Ho, Wo), R.winograd_out_adjoint(g, Ho, Wo), dtype)
+    w2, u = randn(rng, (Co, C * 9), dtype), randn(rng, (16, Co, C), dtype)
+    check(K.winograd_weight(w2), R.winograd_weight(w2), dtype)
+    check(K.winograd_weight_adjoint(u), R.winograd_weight_adjoint(u), dtype)
+
+
+def test_winograd_tasks_split_planes_unevenly(rng, monkeypatch):
+    """More tasks than threads, and planes that do not divide evenly among them."""
+    monkeypatch.setattr(K, "get_num_threads", lambda: 2)       # 8 tasks over 21 planes
+    x = randn(rng, (7, 3, 9, 6), np.float64)
+    check(K.winograd_in(x, 1), R.winograd_in(x, 1), np.float64)
+    v = randn(rng, R.winograd_in(x, 1).shape, np.float64)
+    check(K.winograd_in_adjoint(v, 7, 9, 6, 1), R.winograd_in_adjoint(v, 7, 9, 6, 1),
+          np.float64)
+
+
 def test_im2col_accepts_non_contiguous_input(rng):
     x = randn(rng, (3, 2, 7, 5), np.float64).transpose(1, 0, 3, 2)
     check(K.im2col2d(x, 3, 3, 1, 1), R.im2col2d(x, 3, 3, 1, 1), np.float64)

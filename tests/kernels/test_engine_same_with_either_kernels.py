@@ -55,6 +55,40 @@ def test_conv2d_with_stride_and_padding(rng):
     assert_same(f, [x, w, bias], create_graph=True)
 
 
+@pytest.mark.parametrize("padding", (0, 1))
+def test_conv2d_by_winograd(rng, padding):
+    """3x3, stride 1: Winograd's path, to second order (the R1 penalty's case)."""
+    x, w, bias = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 3)), \
+        rng.standard_normal(4)
+
+    def f(x, w, bias):
+        y = F.conv2d(x, w, bias, padding=padding)
+        return (y * y).sum()
+    assert_same(f, [x, w, bias], create_graph=True)
+
+
+@pytest.mark.parametrize("block_bytes", (1, 3 * 2**20))
+def test_winograd_path_equals_im2col_path(rng, monkeypatch, block_bytes):
+    """The two algorithms give the same values and derivatives up to rounding, in one
+    block or in blocks of one example."""
+    from autograd import ops
+    monkeypatch.setattr(ops, "_WINOGRAD_BLOCK_BYTES", block_bytes)
+    x, w = rng.standard_normal((3, 2, 6, 5)), rng.standard_normal((4, 2, 3, 3))
+
+    def under(winograd):
+        def f(x, w):
+            return F.conv2d(x, w, padding=1, winograd=winograd).tanh().sum()
+        return grads_under("numba", f, [x, w], create_graph=True)
+    for u, v in zip(under(None), under(False)):
+        np.testing.assert_allclose(u, v, rtol=1e-10, atol=1e-10)
+
+
+def test_conv2d_winograd_option_is_checked(rng):
+    x, w = Tensor(rng.standard_normal((1, 2, 6, 6))), Tensor(rng.standard_normal((3, 2, 5, 5)))
+    with pytest.raises(ValueError, match=r"winograd=True needs a 3x3 kernel at stride 1"):
+        F.conv2d(x, w, winograd=True)
+
+
 def test_causal_dilated_conv1d(rng):
     x, w = rng.standard_normal((2, 3, 17)), rng.standard_normal((5, 3, 2))
 

@@ -63,6 +63,61 @@ def test_conv2d_through_im2col_matches_direct_loops(rng):
     np.testing.assert_allclose(out, direct_conv2d(x, w, 2, 1), rtol=1e-12, atol=1e-12)
 
 
+def winograd_conv2d(x, w, padding):
+    """The forward of ops.py's Winograd path, from the reference transforms alone."""
+    N, _, H, W = x.shape
+    m = R.winograd_weight(w.reshape(w.shape[0], -1)) @ R.winograd_in(x, padding)
+    return R.winograd_out(m, N, H + 2 * padding - 2, W + 2 * padding - 2).reshape(
+        N, w.shape[0], H + 2 * padding - 2, W + 2 * padding - 2)
+
+
+def test_winograd_one_dimensional_f23_is_exact(rng):
+    """Lavin & Gray's F(2, 3): two outputs of a 3-tap correlation from 4 inputs with 4
+    multiplications, y = A^T [(G g) * (B^T d)], equal to the direct sums."""
+    d, g = rng.standard_normal(4), rng.standard_normal(3)
+    y = R.WINOGRAD_AT @ ((R.WINOGRAD_G @ g) * (R.WINOGRAD_BT @ d))
+    np.testing.assert_allclose(y, [d[0:3] @ g, d[1:4] @ g], rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("H,W,padding", [(5, 6, 1), (4, 4, 0), (7, 3, 2), (1, 1, 1), (2, 9, 1)])
+def test_winograd_conv2d_matches_direct_loops(rng, H, W, padding):
+    """Odd and even output sizes (a half tile is dropped), padding 0-2, one pixel."""
+    x, w = rng.standard_normal((2, 3, H, W)), rng.standard_normal((4, 3, 3, 3))
+    np.testing.assert_allclose(winograd_conv2d(x, w, padding), direct_conv2d(x, w, 1, padding),
+                               rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("H,W,padding", [(5, 6, 1), (4, 7, 0), (3, 3, 2)])
+def test_winograd_adjoints_pass_the_dot_product_test(rng, H, W, padding):
+    """<T a, b> = <a, T^T b> for each transform and the function named its adjoint; the
+    spare tiles of b may hold anything (T writes zeros there; T^T ignores them)."""
+    N, C, Co = 2, 3, 4
+    Ho, Wo = H + 2 * padding - 2, W + 2 * padding - 2
+    x = rng.standard_normal((N, C, H, W))
+    v = rng.standard_normal(R.winograd_in(x, padding).shape)
+    np.testing.assert_allclose(np.vdot(R.winograd_in(x, padding), v),
+                               np.vdot(x, R.winograd_in_adjoint(v, N, H, W, padding)),
+                               rtol=1e-12)
+    m = rng.standard_normal((16, Co, v.shape[2]))
+    g = rng.standard_normal((N, Co, Ho * Wo))
+    np.testing.assert_allclose(np.vdot(R.winograd_out(m, N, Ho, Wo), g),
+                               np.vdot(m, R.winograd_out_adjoint(g, Ho, Wo)), rtol=1e-12)
+    w2, u = rng.standard_normal((Co, C * 9)), rng.standard_normal((16, Co, C))
+    np.testing.assert_allclose(np.vdot(R.winograd_weight(w2), u),
+                               np.vdot(w2, R.winograd_weight_adjoint(u)), rtol=1e-12)
+
+
+def test_winograd_spare_tiles_are_zero_and_ignored(rng):
+    x = rng.standard_normal((2, 3, 6, 5))                  # Ho, Wo = 6, 5: th 3, tw 3
+    v = R.winograd_in(x, 1).reshape(16, 3, 2, 3, 4)
+    assert np.all(v[..., 3] == 0) and np.any(v[..., :3] != 0)
+    m = rng.standard_normal((16, 2, 2 * 3 * 4))
+    spoiled = m.reshape(16, 2, 2, 3, 4).copy()
+    spoiled[..., 3] = 1e6
+    np.testing.assert_array_equal(R.winograd_out(spoiled.reshape(m.shape), 2, 6, 5),
+                                  R.winograd_out(m, 2, 6, 5))
+
+
 def test_im2col_columns_of_example_n_are_its_own_receptive_fields(rng):
     # The batch sits side by side: columns n*Lo .. (n+1)*Lo - 1 are example n's alone.
     x = rng.standard_normal((3, 2, 9))
