@@ -19,6 +19,7 @@ import numpy as np
 from scipy import special
 
 from . import backend
+from .backend.reference import winograd_tiles
 from .tensor import Tensor, _state
 
 
@@ -476,7 +477,7 @@ def _is_winograd(geom):
 def _winograd_sizes(spatial, padding):
     """(Ho, Wo) and tiles per example (with the spare tile of each row)."""
     Ho, Wo = spatial[0] + 2 * padding - 2, spatial[1] + 2 * padding - 2
-    th, tw = (Ho + 1) // 2, (Wo + 1) // 2
+    th, tw = winograd_tiles(Ho, Wo)
     return Ho, Wo, th * (tw + 1)
 
 
@@ -491,40 +492,37 @@ def _winograd_blocks(a, channels, tiles):
     return [(n0, min(N, n0 + step)) for n0 in range(0, N, step)] or [(0, 0)]
 
 
-def _winograd_forward(x, w2, padding):
-    K = backend.kernels_for(x)
-    N = x.shape[0]
-    Ho, Wo, tiles = _winograd_sizes(x.shape[2:], padding)
-    u = K.winograd_weight(w2)
-    blocks = _winograd_blocks(x, x.shape[1] + w2.shape[0], tiles)
+def _stack_blocks(blocks, fn):
+    """fn(n0, n1) of each block, stacked along the batch axis (one block: fn's array)."""
     if len(blocks) == 1:
-        return K.winograd_out(np.matmul(u, K.winograd_in(x, padding)), N, Ho, Wo)
+        return fn(*blocks[0])
     out = None
     for n0, n1 in blocks:
-        y = K.winograd_out(np.matmul(u, K.winograd_in(x[n0:n1], padding)), n1 - n0, Ho, Wo)
+        part = fn(n0, n1)
         if out is None:
-            out = np.empty((N,) + y.shape[1:], dtype=y.dtype)
-        out[n0:n1] = y
+            out = np.empty((blocks[-1][1],) + part.shape[1:], dtype=part.dtype)
+        out[n0:n1] = part
     return out
+
+
+def _winograd_forward(x, w2, padding):
+    K = backend.kernels_for(x)
+    Ho, Wo, tiles = _winograd_sizes(x.shape[2:], padding)
+    u = K.winograd_weight(w2)
+    return _stack_blocks(
+        _winograd_blocks(x, x.shape[1] + w2.shape[0], tiles),
+        lambda n0, n1: K.winograd_out(np.matmul(u, K.winograd_in(x[n0:n1], padding)),
+                                      n1 - n0, Ho, Wo))
 
 
 def _winograd_input_grad(g, w2, padding, spatial):
     K = backend.kernels_for(g)
-    N = g.shape[0]
     Ho, Wo, tiles = _winograd_sizes(spatial, padding)
     ut = K.winograd_weight(w2).mT
-    blocks = _winograd_blocks(g, g.shape[1] + w2.shape[1] // 9, tiles)
-    if len(blocks) == 1:
-        return K.winograd_in_adjoint(np.matmul(ut, K.winograd_out_adjoint(g, Ho, Wo)), N,
-                                     *spatial, padding)
-    dx = None
-    for n0, n1 in blocks:
-        d = K.winograd_in_adjoint(np.matmul(ut, K.winograd_out_adjoint(g[n0:n1], Ho, Wo)),
-                                  n1 - n0, *spatial, padding)
-        if dx is None:
-            dx = np.empty((N,) + d.shape[1:], dtype=d.dtype)
-        dx[n0:n1] = d
-    return dx
+    return _stack_blocks(
+        _winograd_blocks(g, g.shape[1] + w2.shape[1] // 9, tiles),
+        lambda n0, n1: K.winograd_in_adjoint(
+            np.matmul(ut, K.winograd_out_adjoint(g[n0:n1], Ho, Wo)), n1 - n0, *spatial, padding))
 
 
 def _winograd_weight_grad(x, g, padding):
