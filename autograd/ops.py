@@ -30,12 +30,20 @@ class Primitive:
     primitives (concatenate) give ``vjp_of(i)`` instead. ``has_aux`` forwards return
     ``(out, aux)``; ``aux`` is handed to the VJPs as the keyword ``aux`` (the fused
     cross-entropy keeps its log-sum-exp this way rather than computing it twice).
-    """
-    __slots__ = ("name", "forward", "vjps", "vjp_of", "has_aux", "broadcasts")
 
-    def __init__(self, name, forward, vjps=(), vjp_of=None, has_aux=False, broadcasts=False):
+    ``joint_vjp(g, ans, *inputs, **kw)``, optional, returns the gradients of ALL inputs
+    at once, sharing work between them (a convolution's two gradients start from the
+    same transform of ``g``). The backward uses it only when no graph is recorded
+    (``create_graph=False``) and more than one input wants a gradient; it must give the
+    same numbers as the ``vjps``, which every other case still uses.
+    """
+    __slots__ = ("name", "forward", "vjps", "vjp_of", "joint_vjp", "has_aux", "broadcasts")
+
+    def __init__(self, name, forward, vjps=(), vjp_of=None, joint_vjp=None, has_aux=False,
+                 broadcasts=False):
         self.name, self.forward, self.vjps = name, forward, tuple(vjps)
-        self.vjp_of, self.has_aux, self.broadcasts = vjp_of, has_aux, broadcasts
+        self.vjp_of, self.joint_vjp = vjp_of, joint_vjp
+        self.has_aux, self.broadcasts = has_aux, broadcasts
 
     def vjp(self, i):
         return self.vjp_of(i) if self.vjp_of is not None else self.vjps[i]
@@ -539,10 +547,32 @@ def _winograd_weight_grad(x, g, padding):
     return K.winograd_weight_adjoint(acc)
 
 
+def _conv_joint_vjp(g, ans, x, w2, geom):
+    """Both gradients of conv_forward; Winograd's share out_adjoint(G) per block."""
+    if not _is_winograd(geom):
+        return (conv_input_grad(g, w2, geom=geom, spatial=x.shape[2:]),
+                conv_weight_grad(x, g, geom=geom))
+    x, g, w2, padding = x.data, g.data, w2.data, geom[1]
+    K = backend.kernels_for(x)
+    Ho, Wo, tiles = _winograd_sizes(x.shape[2:], padding)
+    ut = K.winograd_weight(w2).mT
+    du = []
+
+    def block(n0, n1):
+        dm = K.winograd_out_adjoint(g[n0:n1], Ho, Wo)
+        du.append(np.matmul(dm, K.winograd_in(x[n0:n1], padding).mT))
+        return K.winograd_in_adjoint(np.matmul(ut, dm), n1 - n0, *x.shape[2:], padding)
+    dx = _stack_blocks(_winograd_blocks(x, 2 * x.shape[1] + g.shape[1], tiles), block)
+    for part in du[1:]:
+        du[0] += part
+    return Tensor._wrap(dx), Tensor._wrap(K.winograd_weight_adjoint(du[0]))
+
+
 conv_forward = primitive(
     "conv_forward", _conv_forward,
     lambda g, ans, x, w2, geom: conv_input_grad(g, w2, geom=geom, spatial=x.shape[2:]),
-    lambda g, ans, x, w2, geom: conv_weight_grad(x, g, geom=geom))
+    lambda g, ans, x, w2, geom: conv_weight_grad(x, g, geom=geom),
+    joint_vjp=_conv_joint_vjp)
 conv_input_grad = primitive(
     "conv_input_grad", _conv_input_grad,
     lambda h, ans, g, w2, geom, spatial: conv_forward(h, w2, geom=geom),

@@ -380,14 +380,17 @@ def _backprop(outputs, grad_outputs, create_graph):
                 leaves[id(node)] = (node, g)
                 continue
             prim, args, kw = node._ctx
-            for i, a in enumerate(args):
-                if not (isinstance(a, Tensor) and a.requires_grad):
-                    continue
-                ga = prim.vjp(i)(g, node, *args, **kw)
+            wanted = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+            if prim.joint_vjp is not None and not create_graph and len(wanted) > 1:
+                joint = prim.joint_vjp(g, node, *args, **kw)      # all at once, shared work
+                pairs = [(i, joint[i]) for i in wanted]
+            else:
+                pairs = ((i, prim.vjp(i)(g, node, *args, **kw)) for i in wanted)
+            for i, ga in pairs:
                 if _state.anomaly and not np.all(np.isfinite(ga.data)):
                     raise FloatingPointError(
                         f"the gradient of {prim.name} (input {i}) holds NaN or Inf")
-                key = id(a)
+                key = id(args[i])
                 grads[key] = grads[key] + ga if key in grads else ga
     finally:
         _state.grad_enabled = prev

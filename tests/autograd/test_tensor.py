@@ -172,3 +172,33 @@ def test_grad_dtype_matches_leaf():
     w = Tensor(np.ones(3, np.float32), requires_grad=True)
     (w * np.ones(3, np.float64)).sum().backward()
     assert w.grad.dtype == np.float32
+
+
+def test_joint_vjp_is_used_only_for_several_gradients_without_a_graph():
+    """A primitive's joint_vjp (all input gradients at once) replaces its per-input VJPs
+    only when it can: two inputs want gradients and no graph is being recorded."""
+    from autograd.ops import Primitive
+    calls = []
+
+    def joint(g, ans, a, b):
+        calls.append("joint")
+        return g * b, g * a
+
+    def each(i):
+        def vjp(g, ans, a, b):
+            calls.append(f"vjp{i}")
+            return g * (b if i == 0 else a)
+        return vjp
+    times = Primitive("times", lambda a, b: a * b, (each(0), each(1)), joint_vjp=joint)
+    a, b = Tensor(np.array([2.0, 3.0]), requires_grad=True), Tensor(np.array([5.0, 7.0]),
+                                                                      requires_grad=True)
+    times(a, b).sum().backward()
+    assert calls == ["joint"]
+    np.testing.assert_array_equal(a.grad, [5.0, 7.0])
+    np.testing.assert_array_equal(b.grad, [2.0, 3.0])
+    calls.clear()
+    grad(times(a, b).sum(), [a, b], create_graph=True)     # a graph: the separate VJPs
+    assert sorted(calls) == ["vjp0", "vjp1"]
+    calls.clear()
+    times(a, Tensor(np.array([1.0, 1.0]))).sum().backward()  # one gradient wanted
+    assert calls == ["vjp0"]

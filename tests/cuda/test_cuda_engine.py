@@ -84,10 +84,12 @@ def test_conv2d(rng, stride, padding):
                  create_graph=True)
 
 
-def test_conv2d_by_winograd(rng):
-    """A 3x3 kernel at stride 1 takes Winograd's path on both devices (ops.py)."""
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_conv2d_by_winograd(rng, create_graph):
+    """A 3x3 kernel at stride 1 takes Winograd's path on both devices (ops.py); without
+    a graph both gradients come from the joint VJP."""
     same_on_both(lambda x, w: (F.conv2d(x, w, padding=1) ** 2).sum(),
-                 [randn(rng, 2, 2, 5, 4), randn(rng, 3, 2, 3, 3)], create_graph=True)
+                 [randn(rng, 2, 2, 5, 4), randn(rng, 3, 2, 3, 3)], create_graph=create_graph)
 
 
 def test_causal_dilated_conv1d(rng):

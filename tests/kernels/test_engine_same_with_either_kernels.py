@@ -83,6 +83,23 @@ def test_winograd_path_equals_im2col_path(rng, monkeypatch, block_bytes):
         np.testing.assert_allclose(u, v, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("block_bytes", (1, 3 * 2**20))
+def test_winograd_joint_backward_equals_the_separate_gradients(rng, monkeypatch, block_bytes):
+    """backward() takes both gradients of a conv in one pass (ops._conv_joint_vjp, one
+    transform of the upstream gradient per block); grad(create_graph=True) takes the
+    two VJPs separately. Same numbers."""
+    from autograd import ops
+    monkeypatch.setattr(ops, "_WINOGRAD_BLOCK_BYTES", block_bytes)
+    x, w = rng.standard_normal((3, 2, 6, 5)), rng.standard_normal((4, 2, 3, 3))
+    xt, wt = Tensor(x.copy(), requires_grad=True), Tensor(w.copy(), requires_grad=True)
+    F.conv2d(xt, wt, padding=1).tanh().sum().backward()
+    xs, ws = Tensor(x.copy(), requires_grad=True), Tensor(w.copy(), requires_grad=True)
+    gx, gw = autograd.grad(F.conv2d(xs, ws, padding=1).tanh().sum(), [xs, ws],
+                           create_graph=True)
+    np.testing.assert_allclose(xt.grad, gx.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(wt.grad, gw.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_conv2d_winograd_option_is_checked(rng):
     x, w = Tensor(rng.standard_normal((1, 2, 6, 6))), Tensor(rng.standard_normal((3, 2, 5, 5)))
     with pytest.raises(ValueError, match=r"winograd=True needs a 3x3 kernel at stride 1"):
