@@ -16,7 +16,7 @@ from ..registry import DataSpec
 N_TRAIN = 20_000         # a fresh draw per seed: the 2D datasets are infinite
 
 # The convolutional GAN on glyphs keeps the stabilized recipe but not its point-tuned
-# numbers: with lr 3e-3, He init and gamma 0.1 (chosen for ring8/grid25) the image game
+# numbers: with lr 3e-3, He init and gamma 0.1 (then chosen for ring8/grid25) the image game
 # fell into black images; the slide's default init, lr 1e-3 and R1 gamma 1 (images
 # have 256 coordinates, so d's input gradients are larger and need a firmer hand) drew
 # recognizable digits within a few hundred steps.
