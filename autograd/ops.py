@@ -19,7 +19,6 @@ import numpy as np
 from scipy import special
 
 from . import backend
-from .backend.reference import winograd_tiles
 from .tensor import Tensor, _state
 
 
@@ -466,106 +465,41 @@ def _out_size(x, w2, geom):
 # The 3x3, stride-1 convolutions of conv2d (most of a U-Net's work) run as Winograd's
 # F(2x2, 3x3) instead: reference.py, 'Winograd', has the algorithm.  The same three
 # primitives, so derivatives of every order still work; only how each is computed
-# changes:
-#     forward       y  = out(U @ in(x))                       U = weight(W)
-#     input grad    dx = in_adjoint(U^T @ out_adjoint(G))
-#     weight grad   dW = weight_adjoint(sum over blocks of out_adjoint(G) @ in(x)^T)
+# changes (U = winograd_weight(W)):
+#     forward       y  = out(U @ in(x))                        winograd_conv
+#     input grad    dx = in_adjoint(U^T @ out_adjoint(G))      winograd_conv_input_grad
+#     weight grad   dW = weight_adjoint(out_adjoint(G) @ in(x)^T)
 # 2.25x fewer multiplications than the columns' product, and four cheap transforms.
-# Blocks of examples as above: a block's V and M (about 16 (C + C_out) tiles numbers
-# per example) stay in cache between a transform and its product.  Measured on the idle
-# machine (benchmarks/kernels.py's layer, 1 thread): 2, 4 and 8 examples per block
-# within 5% of each other, 16 examples 35% slower, the whole batch 2x slower.
-_WINOGRAD_BLOCK_BYTES = 3 * 2**20
-
+# The kernels do the blocking themselves (cpu.py: one parallel pass over blocks of
+# examples, each block's tiles in cache from transform to product and back).
 
 def _is_winograd(geom):
     return geom[0] == "winograd"
 
 
-def _winograd_sizes(spatial, padding):
-    """(Ho, Wo) and tiles per example (with the spare tile of each row)."""
-    Ho, Wo = spatial[0] + 2 * padding - 2, spatial[1] + 2 * padding - 2
-    th, tw = winograd_tiles(Ho, Wo)
-    return Ho, Wo, th * (tw + 1)
-
-
-def _winograd_blocks(a, channels, tiles):
-    """(n0, n1) ranges of examples whose tile arrays take about _WINOGRAD_BLOCK_BYTES."""
-    N = a.shape[0]
-    if isinstance(a, backend.DeviceArrayBase):
-        return [(0, N)]
-    per_example = 16 * channels * tiles * a.dtype.itemsize    # (max is a primitive here)
-    step = (_WINOGRAD_BLOCK_BYTES // per_example
-            if 0 < per_example <= _WINOGRAD_BLOCK_BYTES else 1)
-    return [(n0, min(N, n0 + step)) for n0 in range(0, N, step)] or [(0, 0)]
-
-
-def _stack_blocks(blocks, fn):
-    """fn(n0, n1) of each block, stacked along the batch axis (one block: fn's array)."""
-    if len(blocks) == 1:
-        return fn(*blocks[0])
-    out = None
-    for n0, n1 in blocks:
-        part = fn(n0, n1)
-        if out is None:
-            out = np.empty((blocks[-1][1],) + part.shape[1:], dtype=part.dtype)
-        out[n0:n1] = part
-    return out
-
-
 def _winograd_forward(x, w2, padding):
     K = backend.kernels_for(x)
-    Ho, Wo, tiles = _winograd_sizes(x.shape[2:], padding)
-    u = K.winograd_weight(w2)
-    return _stack_blocks(
-        _winograd_blocks(x, x.shape[1] + w2.shape[0], tiles),
-        lambda n0, n1: K.winograd_out(np.matmul(u, K.winograd_in(x[n0:n1], padding)),
-                                      n1 - n0, Ho, Wo))
+    return K.winograd_conv(x, K.winograd_weight(w2), padding)
 
 
 def _winograd_input_grad(g, w2, padding, spatial):
     K = backend.kernels_for(g)
-    Ho, Wo, tiles = _winograd_sizes(spatial, padding)
-    ut = K.winograd_weight(w2).mT
-    return _stack_blocks(
-        _winograd_blocks(g, g.shape[1] + w2.shape[1] // 9, tiles),
-        lambda n0, n1: K.winograd_in_adjoint(
-            np.matmul(ut, K.winograd_out_adjoint(g[n0:n1], Ho, Wo)), n1 - n0, *spatial, padding))
+    return K.winograd_conv_input_grad(g, K.winograd_weight(w2), *spatial, padding)
 
 
 def _winograd_weight_grad(x, g, padding):
     K = backend.kernels_for(x)
-    Ho, Wo, tiles = _winograd_sizes(x.shape[2:], padding)
-    acc = None
-    for n0, n1 in _winograd_blocks(x, x.shape[1] + g.shape[1], tiles):
-        du = np.matmul(K.winograd_out_adjoint(g[n0:n1], Ho, Wo),
-                       K.winograd_in(x[n0:n1], padding).mT)
-        if acc is None:
-            acc = du
-        else:
-            acc += du
-    return K.winograd_weight_adjoint(acc)
+    return K.winograd_weight_adjoint(K.winograd_conv_weight_grad(x, g, padding))
 
 
 def _conv_joint_vjp(g, ans, x, w2, geom):
-    """Both gradients of conv_forward; Winograd's share out_adjoint(G) per block."""
+    """Both gradients of conv_forward; Winograd's share the transform of G."""
     if not _is_winograd(geom):
         return (conv_input_grad(g, w2, geom=geom, spatial=x.shape[2:]),
                 conv_weight_grad(x, g, geom=geom))
-    x, g, w2, padding = x.data, g.data, w2.data, geom[1]
-    K = backend.kernels_for(x)
-    Ho, Wo, tiles = _winograd_sizes(x.shape[2:], padding)
-    ut = K.winograd_weight(w2).mT
-    du = []
-
-    def block(n0, n1):
-        dm = K.winograd_out_adjoint(g[n0:n1], Ho, Wo)
-        du.append(np.matmul(dm, K.winograd_in(x[n0:n1], padding).mT))
-        return K.winograd_in_adjoint(np.matmul(ut, dm), n1 - n0, *x.shape[2:], padding)
-    dx = _stack_blocks(_winograd_blocks(x, 2 * x.shape[1] + g.shape[1], tiles), block)
-    for part in du[1:]:
-        du[0] += part
-    return Tensor._wrap(dx), Tensor._wrap(K.winograd_weight_adjoint(du[0]))
+    K = backend.kernels_for(x.data)
+    dx, du = K.winograd_conv_grads(x.data, g.data, K.winograd_weight(w2.data), geom[1])
+    return Tensor._wrap(dx), Tensor._wrap(K.winograd_weight_adjoint(du))
 
 
 conv_forward = primitive(

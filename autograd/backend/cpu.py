@@ -499,159 +499,354 @@ def _merge(q, r0, c0, TW, plane):
                 dst[2 * m] = src[m]
 
 
+@njit(cache=True)
+def _in_plane(plane, padding, th, tw, q, e, v, c, n):
+    """V = B^T d B for every tile of one plane: plane (H, W) -> v[:, c, n] (16 runs of
+    th*(tw+1); the tile array is passed whole, as a view v[:, c, n] would not vectorize).
+    Scratch: q (2, 2, >= (th+1)*(tw+1) + 1), e (4, 2, >= th*(tw+1) + 1)."""
+    TW = tw + 1
+    T = th * TW
+    q[:] = 0
+    _split(plane, padding, padding, TW, q)
+    for cp in range(2):                # rows of B^T d: d0 - d2, d1 + d2, d2 - d1, d1 - d3
+        d0, d1 = q[0, cp, :T + 1], q[1, cp, :T + 1]
+        d2, d3 = q[0, cp, TW:TW + T + 1], q[1, cp, TW:TW + T + 1]
+        _sub(e[0, cp, :T + 1], d0, d2)
+        _add(e[1, cp, :T + 1], d1, d2)
+        _sub(e[2, cp, :T + 1], d2, d1)
+        _sub(e[3, cp, :T + 1], d1, d3)
+    for a in range(4):                 # then the same combinations of its columns
+        s0, s1 = e[a, 0, :T], e[a, 1, :T]
+        s2, s3 = e[a, 0, 1:T + 1], e[a, 1, 1:T + 1]
+        _sub(v[4 * a, c, n], s0, s2)
+        _add(v[4 * a + 1, c, n], s1, s2)
+        _sub(v[4 * a + 2, c, n], s2, s1)
+        _sub(v[4 * a + 3, c, n], s1, s3)
+    for p in range(16):
+        for i in range(th):
+            v[p, c, n, i * TW + tw] = 0      # the spare tiles
+
+
+@njit(cache=True)
+def _in_adjoint_plane(v, c, n, padding, th, tw, e, h, d, q, plane):
+    """The adjoint of _in_plane: v[:, c, n] -> plane (H, W).  Scratch: e (4, 4,
+    >= T), h and d (4, 2, >= T + 1), q (2, 2, >= (th+1)*(tw+1) + 1)."""
+    TW = tw + 1
+    T = th * TW
+    for a in range(4):                 # columns: v0, v1 - v2 + v3, v1 + v2 - v0, -v3
+        v0, v1, v2, v3 = v[4 * a, c, n], v[4 * a + 1, c, n], v[4 * a + 2, c, n], v[4 * a + 3, c, n]
+        e0, e1, e2, e3 = e[a, 0], e[a, 1], e[a, 2], e[a, 3]
+        for t in range(T):
+            e0[t] = v0[t]
+        for t in range(T):
+            e1[t] = v1[t] - v2[t] + v3[t]
+        for t in range(T):
+            e2[t] = v1[t] + v2[t] - v0[t]
+        for t in range(T):
+            e3[t] = -v3[t]
+        for s in range(4):
+            for i in range(th):
+                e[a, s, i * TW + tw] = 0             # the spare tiles add nothing
+        for cp in range(2):            # patch column cp + 2 is column cp one tile on
+            hh, lo, hi = h[a, cp], e[a, cp], e[a, cp + 2]
+            hh[0] = lo[0]
+            for t in range(1, T):
+                hh[t] = lo[t] + hi[t - 1]
+            hh[T] = hi[T - 1]
+    for cp in range(2):                # rows, the same combinations
+        u0, u1, u2, u3 = h[0, cp], h[1, cp], h[2, cp], h[3, cp]
+        w0, w1, w2, w3 = d[0, cp], d[1, cp], d[2, cp], d[3, cp]
+        for t in range(T + 1):
+            w0[t] = u0[t]
+        for t in range(T + 1):
+            w1[t] = u1[t] - u2[t] + u3[t]
+        for t in range(T + 1):
+            w2[t] = u1[t] + u2[t] - u0[t]
+        for t in range(T + 1):
+            w3[t] = -u3[t]
+    q[:] = 0                           # patch row rp + 2 is row rp one tile row down
+    for rp in range(2):
+        for cp in range(2):
+            lo, hi = d[rp, cp], d[rp + 2, cp]
+            top, low = q[rp, cp, :T + 1], q[rp, cp, TW:TW + T + 1]
+            for t in range(T + 1):
+                top[t] += lo[t]
+            for t in range(T + 1):
+                low[t] += hi[t]
+    _merge(q, padding, padding, TW, plane)
+
+
+@njit(cache=True)
+def _out_plane(m, k, n, th, tw, f, q, plane):
+    """y = A^T M A for every tile of one plane: m[:, k, n] -> plane (Ho, Wo).
+    Scratch: f (2, 4, >= T), q (2, 2, >= T)."""
+    TW = tw + 1
+    T = th * TW
+    for b in range(4):                 # rows: m0 + m1 + m2, m1 - m2 - m3
+        m0, m1, m2, m3 = m[b, k, n], m[4 + b, k, n], m[8 + b, k, n], m[12 + b, k, n]
+        f0, f1 = f[0, b], f[1, b]
+        for t in range(T):
+            f0[t] = m0[t] + m1[t] + m2[t]
+        for t in range(T):
+            f1[t] = m1[t] - m2[t] - m3[t]
+    for r in range(2):                 # then the same combinations of columns
+        g0, g1, g2, g3 = f[r, 0], f[r, 1], f[r, 2], f[r, 3]
+        y0, y1 = q[r, 0], q[r, 1]
+        for t in range(T):
+            y0[t] = g0[t] + g1[t] + g2[t]
+        for t in range(T):
+            y1[t] = g1[t] - g2[t] - g3[t]
+    _merge(q, 0, 0, TW, plane)         # the spare tiles and half tiles stay behind
+
+
+@njit(cache=True)
+def _out_adjoint_plane(plane, th, tw, q, f, dm, k, n):
+    """The adjoint of _out_plane: plane (Ho, Wo) -> dm[:, k, n].  Scratch:
+    q (2, 2, >= T), f (4, 2, >= T)."""
+    TW = tw + 1
+    T = th * TW
+    q[:] = 0                           # zeros past an odd edge and in the spare tiles
+    _split(plane, 0, 0, TW, q)
+    for s in range(2):                 # rows: g0, g0 + g1, g0 - g1, -g1
+        g0, g1 = q[0, s, :T], q[1, s, :T]
+        f0, f3 = f[0, s], f[3, s]
+        for t in range(T):
+            f0[t] = g0[t]
+        _add(f[1, s, :T], g0, g1)
+        _sub(f[2, s, :T], g0, g1)
+        for t in range(T):
+            f3[t] = -g1[t]
+    for a in range(4):                 # then the same combinations of columns
+        h0, h1 = f[a, 0, :T], f[a, 1, :T]
+        d0, d3 = dm[4 * a, k, n], dm[4 * a + 3, k, n]
+        for t in range(T):
+            d0[t] = h0[t]
+        _add(dm[4 * a + 1, k, n], h0, h1)
+        _sub(dm[4 * a + 2, k, n], h0, h1)
+        for t in range(T):
+            d3[t] = -h1[t]
+
+
+@njit(cache=True)
+def _scratch(th, tw, like):
+    """The private buffers of one task, for any of the four plane transforms."""
+    TW = tw + 1
+    T = th * TW
+    return (np.empty((2, 2, (th + 1) * TW + 1), dtype=like.dtype),
+            np.empty((4, 4, T + 1), dtype=like.dtype),
+            np.empty((4, 2, T + 1), dtype=like.dtype),
+            np.empty((4, 2, T + 1), dtype=like.dtype))
+
+
 @njit(parallel=True, cache=True)
 def _winograd_in(x, padding, th, tw, ntasks, v):
     N, C = x.shape[0], x.shape[1]
-    TW = tw + 1
-    T = th * TW
     per = (N * C + ntasks - 1) // ntasks
     for task in prange(ntasks):
-        q = np.empty((2, 2, (th + 1) * TW + 1), dtype=x.dtype)
-        e = np.empty((4, 2, T + 1), dtype=x.dtype)     # B^T d: [row a, column parity, u]
+        q, _, e, _ = _scratch(th, tw, x)
         for nc in range(task * per, min(N * C, (task + 1) * per)):
-            n, c = nc // C, nc % C
-            q[:] = 0
-            _split(x[n, c], padding, padding, TW, q)
-            for cp in range(2):            # rows of B^T d: d0 - d2, d1 + d2, d2 - d1, d1 - d3
-                d0, d1 = q[0, cp, :T + 1], q[1, cp, :T + 1]
-                d2, d3 = q[0, cp, TW:TW + T + 1], q[1, cp, TW:TW + T + 1]
-                _sub(e[0, cp], d0, d2)
-                _add(e[1, cp], d1, d2)
-                _sub(e[2, cp], d2, d1)
-                _sub(e[3, cp], d1, d3)
-            for a in range(4):             # then the same combinations of its columns
-                s0, s1 = e[a, 0, :T], e[a, 1, :T]
-                s2, s3 = e[a, 0, 1:T + 1], e[a, 1, 1:T + 1]
-                _sub(v[4 * a, c, n], s0, s2)
-                _add(v[4 * a + 1, c, n], s1, s2)
-                _sub(v[4 * a + 2, c, n], s2, s1)
-                _sub(v[4 * a + 3, c, n], s1, s3)
-                for p in range(4 * a, 4 * a + 4):
-                    for i in range(th):
-                        v[p, c, n, i * TW + tw] = 0      # the spare tiles
+            _in_plane(x[nc // C, nc % C], padding, th, tw, q, e, v, nc % C, nc // C)
 
 
 @njit(parallel=True, cache=True)
 def _winograd_in_adjoint(v, padding, th, tw, ntasks, x):
     N, C = x.shape[0], x.shape[1]
-    TW = tw + 1
-    T = th * TW
     per = (N * C + ntasks - 1) // ntasks
     for task in prange(ntasks):
-        e = np.empty((4, 4, T), dtype=x.dtype)         # dV B^T: [row a, patch column s, u]
-        h = np.empty((4, 2, T + 1), dtype=x.dtype)     # the same, by column parity
-        d = np.empty((4, 2, T + 1), dtype=x.dtype)     # B dV B^T: [patch row r, parity, u]
-        q = np.empty((2, 2, (th + 1) * TW + 1), dtype=x.dtype)
+        q, e, h, d = _scratch(th, tw, x)
         for nc in range(task * per, min(N * C, (task + 1) * per)):
-            n, c = nc // C, nc % C
-            for a in range(4):             # columns: v0, v1 - v2 + v3, v1 + v2 - v0, -v3
-                v0, v1 = v[4 * a, c, n], v[4 * a + 1, c, n]
-                v2, v3 = v[4 * a + 2, c, n], v[4 * a + 3, c, n]
-                e0, e1, e2, e3 = e[a, 0], e[a, 1], e[a, 2], e[a, 3]
-                for t in range(T):
-                    e0[t] = v0[t]
-                for t in range(T):
-                    e1[t] = v1[t] - v2[t] + v3[t]
-                for t in range(T):
-                    e2[t] = v1[t] + v2[t] - v0[t]
-                for t in range(T):
-                    e3[t] = -v3[t]
-                for s in range(4):
-                    for i in range(th):
-                        e[a, s, i * TW + tw] = 0         # the spare tiles add nothing
-                for cp in range(2):        # patch column cp + 2 is column cp one tile on
-                    hh, lo, hi = h[a, cp], e[a, cp], e[a, cp + 2]
-                    hh[0] = lo[0]
-                    for t in range(1, T):
-                        hh[t] = lo[t] + hi[t - 1]
-                    hh[T] = hi[T - 1]
-            for cp in range(2):            # rows, the same combinations
-                u0, u1, u2, u3 = h[0, cp], h[1, cp], h[2, cp], h[3, cp]
-                w0, w1, w2, w3 = d[0, cp], d[1, cp], d[2, cp], d[3, cp]
-                for t in range(T + 1):
-                    w0[t] = u0[t]
-                for t in range(T + 1):
-                    w1[t] = u1[t] - u2[t] + u3[t]
-                for t in range(T + 1):
-                    w2[t] = u1[t] + u2[t] - u0[t]
-                for t in range(T + 1):
-                    w3[t] = -u3[t]
-            q[:] = 0                       # patch row rp + 2 is row rp one tile row down
-            for rp in range(2):
-                for cp in range(2):
-                    lo, hi = d[rp, cp], d[rp + 2, cp]
-                    top, low = q[rp, cp, :T + 1], q[rp, cp, TW:TW + T + 1]
-                    for t in range(T + 1):
-                        top[t] += lo[t]
-                    for t in range(T + 1):
-                        low[t] += hi[t]
-            _merge(q, padding, padding, TW, x[n, c])
+            _in_adjoint_plane(v, nc % C, nc // C, padding, th, tw, e, h, d, q,
+                              x[nc // C, nc % C])
 
 
 @njit(parallel=True, cache=True)
-def _winograd_out(m, Ho, Wo, th, tw, ntasks, y):
+def _winograd_out(m, th, tw, ntasks, y):
     N, co = y.shape[0], y.shape[1]
-    TW = tw + 1
-    T = th * TW
     per = (N * co + ntasks - 1) // ntasks
     for task in prange(ntasks):
-        f = np.empty((2, 4, T), dtype=m.dtype)         # A^T M: [row r, column b, u]
-        q = np.empty((2, 2, T), dtype=m.dtype)         # A^T M A: [row r, column s, u]
+        q, f, _, _ = _scratch(th, tw, m)
         for nk in range(task * per, min(N * co, (task + 1) * per)):
-            n, k = nk // co, nk % co
-            for b in range(4):             # rows: m0 + m1 + m2, m1 - m2 - m3
-                m0, m1, m2, m3 = m[b, k, n], m[4 + b, k, n], m[8 + b, k, n], m[12 + b, k, n]
-                f0, f1 = f[0, b], f[1, b]
-                for t in range(T):
-                    f0[t] = m0[t] + m1[t] + m2[t]
-                for t in range(T):
-                    f1[t] = m1[t] - m2[t] - m3[t]
-            for r in range(2):             # then the same combinations of columns
-                g0, g1, g2, g3 = f[r, 0], f[r, 1], f[r, 2], f[r, 3]
-                y0, y1 = q[r, 0], q[r, 1]
-                for t in range(T):
-                    y0[t] = g0[t] + g1[t] + g2[t]
-                for t in range(T):
-                    y1[t] = g1[t] - g2[t] - g3[t]
-            _merge(q, 0, 0, TW, y[n, k])   # the spare tiles and half tiles stay behind
+            _out_plane(m, nk % co, nk // co, th, tw, f, q, y[nk // co, nk % co])
 
 
 @njit(parallel=True, cache=True)
 def _winograd_out_adjoint(g, th, tw, ntasks, dm):
     N, co = g.shape[0], g.shape[1]
-    TW = tw + 1
-    T = th * TW
     per = (N * co + ntasks - 1) // ntasks
     for task in prange(ntasks):
-        q = np.empty((2, 2, T), dtype=g.dtype)
-        f = np.empty((4, 2, T), dtype=g.dtype)         # A g: [row a, column s, u]
+        q, _, f, _ = _scratch(th, tw, g)
         for nk in range(task * per, min(N * co, (task + 1) * per)):
-            n, k = nk // co, nk % co
-            q[:] = 0                       # zeros past an odd edge and in the spare tiles
-            _split(g[n, k], 0, 0, TW, q)
-            for s in range(2):             # rows: g0, g0 + g1, g0 - g1, -g1
-                g0, g1 = q[0, s], q[1, s]
-                f0, f3 = f[0, s], f[3, s]
-                for t in range(T):
-                    f0[t] = g0[t]
-                _add(f[1, s], g0, g1)
-                _sub(f[2, s], g0, g1)
-                for t in range(T):
-                    f3[t] = -g1[t]
-            for a in range(4):             # then the same combinations of columns
-                h0, h1 = f[a, 0], f[a, 1]
-                d0, d3 = dm[4 * a, k, n], dm[4 * a + 3, k, n]
-                for t in range(T):
-                    d0[t] = h0[t]
-                _add(dm[4 * a + 1, k, n], h0, h1)
-                _sub(dm[4 * a + 2, k, n], h0, h1)
-                for t in range(T):
-                    d3[t] = -h1[t]
+            _out_adjoint_plane(g[nk // co, nk % co], th, tw, q, f, dm, nk % co, nk // co)
 
 
-def _plane_tasks(planes):
-    """Parallel tasks over ``planes`` planes: a few per thread (uneven planes even out)."""
-    return max(1, min(planes, 4 * get_num_threads()))
+# The products and the whole convolution, for the engine: one parallel region per call.
+# With a BLAS product between two transforms, each block of examples costs two or three
+# parallel launches and two hand-overs between Numba's threads and OpenBLAS's; with idle
+# threads asleep (OMP_WAIT_POLICY=PASSIVE, autograd/__init__.py) those cost more than
+# the block's work, and 2 threads ran no faster than 1.  So here each task takes blocks
+# of examples through transform, products and transform back on its own thread, with the
+# products written out below (4 x 4 register blocks; 60-75 GFLOP/s on one core against
+# OpenBLAS's 90-100 on these shapes).
+
+@njit(cache=True, fastmath={"contract"})
+def _gemm(a, b, out):
+    """out (M, L) = a (M, K) @ b (K, L): four rows of out at a time, each pass over them
+    taking four rows of b (16 multiply-adds per 8 loads and 4 stores)."""
+    M, K = a.shape
+    L = b.shape[1]
+    for i in range(0, M - M % 4, 4):
+        o0, o1, o2, o3 = out[i], out[i + 1], out[i + 2], out[i + 3]
+        for t in range(L):
+            o0[t] = 0
+            o1[t] = 0
+            o2[t] = 0
+            o3[t] = 0
+        for k in range(0, K - K % 4, 4):
+            v0, v1, v2, v3 = b[k], b[k + 1], b[k + 2], b[k + 3]
+            a00, a01, a02, a03 = a[i, k], a[i, k + 1], a[i, k + 2], a[i, k + 3]
+            a10, a11, a12, a13 = a[i + 1, k], a[i + 1, k + 1], a[i + 1, k + 2], a[i + 1, k + 3]
+            a20, a21, a22, a23 = a[i + 2, k], a[i + 2, k + 1], a[i + 2, k + 2], a[i + 2, k + 3]
+            a30, a31, a32, a33 = a[i + 3, k], a[i + 3, k + 1], a[i + 3, k + 2], a[i + 3, k + 3]
+            for t in range(L):
+                x0, x1, x2, x3 = v0[t], v1[t], v2[t], v3[t]
+                o0[t] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3
+                o1[t] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3
+                o2[t] += a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3
+                o3[t] += a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3
+        for k in range(K - K % 4, K):
+            v = b[k]
+            a0, a1, a2, a3 = a[i, k], a[i + 1, k], a[i + 2, k], a[i + 3, k]
+            for t in range(L):
+                o0[t] += a0 * v[t]
+                o1[t] += a1 * v[t]
+                o2[t] += a2 * v[t]
+                o3[t] += a3 * v[t]
+    for i in range(M - M % 4, M):
+        o = out[i]
+        for t in range(L):
+            o[t] = 0
+        for k in range(K):
+            v, ak = b[k], a[i, k]
+            for t in range(L):
+                o[t] += ak * v[t]
+
+
+@njit(cache=True, fastmath={"contract", "reassoc"})
+def _gemm_nt_add(a, b, out):
+    """out (M, K) += a (M, L) @ b (K, L)^T: dot products over L, four by four (the sums
+    may be reordered so that they vectorize)."""
+    M, L = a.shape
+    K = b.shape[0]
+    for i in range(0, M - M % 2, 2):
+        for j in range(0, K - K % 4, 4):
+            p0, p1, q0, q1, q2, q3 = a[i], a[i + 1], b[j], b[j + 1], b[j + 2], b[j + 3]
+            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = out.dtype.type(0)
+            for t in range(L):
+                x0, x1 = p0[t], p1[t]
+                y0, y1, y2, y3 = q0[t], q1[t], q2[t], q3[t]
+                s00 += x0 * y0
+                s01 += x0 * y1
+                s02 += x0 * y2
+                s03 += x0 * y3
+                s10 += x1 * y0
+                s11 += x1 * y1
+                s12 += x1 * y2
+                s13 += x1 * y3
+            out[i, j] += s00
+            out[i, j + 1] += s01
+            out[i, j + 2] += s02
+            out[i, j + 3] += s03
+            out[i + 1, j] += s10
+            out[i + 1, j + 1] += s11
+            out[i + 1, j + 2] += s12
+            out[i + 1, j + 3] += s13
+    for i in range(M):
+        for j in range(K):
+            if i < M - M % 2 and j < K - K % 4:
+                continue
+            s = out.dtype.type(0)
+            for t in range(L):
+                s += a[i, t] * b[j, t]
+            out[i, j] += s
+
+
+@njit(cache=True)
+def _tiles_in(x, n0, k, padding, th, tw, q, e, v):
+    """v[:, c, j] = winograd_in of example n0 + j, every channel c."""
+    for j in range(k):
+        for c in range(x.shape[1]):
+            _in_plane(x[n0 + j, c], padding, th, tw, q, e, v, c, j)
+
+
+@njit(cache=True)
+def _tiles_out_adjoint(g, n0, k, th, tw, q, f, dm):
+    """dm[:, o, j] = winograd_out_adjoint of example n0 + j, every output channel o."""
+    for j in range(k):
+        for o in range(g.shape[1]):
+            _out_adjoint_plane(g[n0 + j, o], th, tw, q, f, dm, o, j)
+
+
+@njit(cache=True)
+def _products(u, src, dst):
+    """dst[p] = u[p] @ src[p] for the 16 entries of a tile, on (channels, k*T) views."""
+    for p in range(16):
+        _gemm(u[p], src[p].reshape(src.shape[1], src.shape[2] * src.shape[3]),
+              dst[p].reshape(dst.shape[1], dst.shape[2] * dst.shape[3]))
+
+
+@njit(parallel=True, cache=True)
+def _winograd_conv(x, u, padding, th, tw, nb, ntasks, y):
+    N, C, co, T = x.shape[0], x.shape[1], u.shape[1], th * (tw + 1)
+    blocks = (N + nb - 1) // nb
+    per = (blocks + ntasks - 1) // ntasks
+    for task in prange(ntasks):
+        q, f, e, _ = _scratch(th, tw, x)
+        vbuf = np.empty(16 * C * nb * T, dtype=x.dtype)
+        mbuf = np.empty(16 * co * nb * T, dtype=x.dtype)
+        for blk in range(task * per, min(blocks, (task + 1) * per)):
+            n0 = blk * nb
+            k = min(N, n0 + nb) - n0
+            v = vbuf[:16 * C * k * T].reshape(16, C, k, T)
+            m = mbuf[:16 * co * k * T].reshape(16, co, k, T)
+            _tiles_in(x, n0, k, padding, th, tw, q, e, v)
+            _products(u, v, m)
+            for j in range(k):
+                for o in range(co):
+                    _out_plane(m, o, j, th, tw, f, q, y[n0 + j, o])
+
+
+@njit(parallel=True, cache=True)
+def _winograd_conv_grads(x, g, ut, padding, th, tw, nb, ntasks, want_dx, want_du, dx, du):
+    """dx (when want_dx) and this task's part du[task] of dU (when want_du); dx's shape
+    gives N and C, and x is read only for dU."""
+    N, C, co, T = dx.shape[0], dx.shape[1], g.shape[1], th * (tw + 1)
+    blocks = (N + nb - 1) // nb
+    per = (blocks + ntasks - 1) // ntasks
+    for task in prange(ntasks):
+        q, e, h, d = _scratch(th, tw, g)
+        mbuf = np.empty(16 * co * nb * T, dtype=g.dtype)
+        vbuf = np.empty(16 * C * nb * T, dtype=g.dtype)
+        for blk in range(task * per, min(blocks, (task + 1) * per)):
+            n0 = blk * nb
+            k = min(N, n0 + nb) - n0
+            dm = mbuf[:16 * co * k * T].reshape(16, co, k, T)
+            v = vbuf[:16 * C * k * T].reshape(16, C, k, T)
+            _tiles_out_adjoint(g, n0, k, th, tw, q, h, dm)
+            if want_dx:                          # dV = U^T dM, back onto the patches
+                _products(ut, dm, v)
+                for j in range(k):
+                    for c in range(C):
+                        _in_adjoint_plane(v, c, j, padding, th, tw, e, h, d, q, dx[n0 + j, c])
+            if want_du:                          # dU += dM V^T, this task's own sum
+                _tiles_in(x, n0, k, padding, th, tw, q, h, v)
+                for p in range(16):
+                    _gemm_nt_add(dm[p].reshape(co, k * T), v[p].reshape(C, k * T), du[task, p])
+
+
+def _tasks(units):
+    """Parallel tasks over ``units`` planes or blocks: a few per thread (uneven ones even
+    out)."""
+    return max(1, min(units, 4 * get_num_threads()))
 
 
 def winograd_weight(w2):
@@ -671,7 +866,7 @@ def winograd_in(x, padding):
     N, C, H, W = x.shape
     th, tw = winograd_tiles(H + 2 * padding - 2, W + 2 * padding - 2)
     v = np.empty((16, C, N, th * (tw + 1)), dtype=x.dtype)
-    _winograd_in(x, padding, th, tw, _plane_tasks(N * C), v)
+    _winograd_in(x, padding, th, tw, _tasks(N * C), v)
     return v.reshape(16, C, N * th * (tw + 1))
 
 
@@ -682,7 +877,7 @@ def winograd_in_adjoint(v, N, H, W, padding):
     th, tw = winograd_tiles(H + 2 * padding - 2, W + 2 * padding - 2)
     x = np.empty((N, C, H, W), dtype=v.dtype)
     _winograd_in_adjoint(v.reshape(16, C, N, th * (tw + 1)), padding, th, tw,
-                         _plane_tasks(N * C), x)
+                         _tasks(N * C), x)
     return x
 
 
@@ -692,7 +887,7 @@ def winograd_out(m, N, Ho, Wo):
     co = m.shape[1]
     th, tw = winograd_tiles(Ho, Wo)
     y = np.empty((N, co, Ho, Wo), dtype=m.dtype)
-    _winograd_out(m.reshape(16, co, N, th * (tw + 1)), Ho, Wo, th, tw, _plane_tasks(N * co), y)
+    _winograd_out(m.reshape(16, co, N, th * (tw + 1)), th, tw, _tasks(N * co), y)
     return y.reshape(N, co, Ho * Wo)
 
 
@@ -702,8 +897,68 @@ def winograd_out_adjoint(g, Ho, Wo):
     N, co = g.shape[0], g.shape[1]
     th, tw = winograd_tiles(Ho, Wo)
     dm = np.empty((16, co, N, th * (tw + 1)), dtype=g.dtype)
-    _winograd_out_adjoint(g.reshape(N, co, Ho, Wo), th, tw, _plane_tasks(N * co), dm)
+    _winograd_out_adjoint(g.reshape(N, co, Ho, Wo), th, tw, _tasks(N * co), dm)
     return dm.reshape(16, co, N * th * (tw + 1))
+
+
+# Examples per block of the fused kernels: a block's tile arrays (V and M, or dM and dV)
+# take about this many bytes, so that they stay in the core's own cache between a
+# transform and its products.
+_WINOGRAD_BLOCK_BYTES = 2**20
+
+
+def _winograd_setup(N, c_in, c_out, Ho, Wo, itemsize):
+    th, tw = winograd_tiles(Ho, Wo)
+    per_example = 16 * (c_in + c_out) * th * (tw + 1) * itemsize
+    nb = max(1, min(N, _WINOGRAD_BLOCK_BYTES // per_example))
+    return th, tw, nb, _tasks(-(-N // nb))
+
+
+def winograd_conv(x, u, padding):
+    """(N, C, H, W) conv weights u (16, C_out, C) -> (N, C_out, Ho*Wo); see
+    reference.winograd_conv.  One parallel region: transforms and products per block."""
+    x = _float_array(x)
+    u = _float_array(u, x.dtype)
+    N, C, H, W = x.shape
+    Ho, Wo = H + 2 * padding - 2, W + 2 * padding - 2
+    th, tw, nb, ntasks = _winograd_setup(N, C, u.shape[1], Ho, Wo, x.dtype.itemsize)
+    y = np.empty((N, u.shape[1], Ho, Wo), dtype=x.dtype)
+    _winograd_conv(x, u, padding, th, tw, nb, ntasks, y)
+    return y.reshape(N, u.shape[1], Ho * Wo)
+
+
+def _grads(x, g, u, H, W, padding, want_dx, want_du):
+    g = _float_array(g)
+    u = _float_array(u, g.dtype)
+    x = g if x is None else _float_array(x, g.dtype)
+    N, co, C = g.shape[0], u.shape[1], u.shape[2]
+    Ho, Wo = H + 2 * padding - 2, W + 2 * padding - 2
+    th, tw, nb, ntasks = _winograd_setup(N, C, co, Ho, Wo, g.dtype.itemsize)
+    dx = np.empty((N, C, H, W) if want_dx else (N, C, 0, 0), dtype=g.dtype)
+    du = np.zeros((ntasks, 16, co, C) if want_du else (1, 1, 1, 1), dtype=g.dtype)
+    x4 = x if want_du else dx
+    _winograd_conv_grads(x4, g.reshape(N, co, Ho, Wo), np.ascontiguousarray(u.transpose(0, 2, 1)),
+                         padding, th, tw, nb, ntasks, want_dx, want_du, dx, du)
+    return dx, du.sum(axis=0, dtype=np.float64).astype(g.dtype)
+
+
+def winograd_conv_input_grad(g, u, H, W, padding):
+    """(N, C_out, Ho*Wo) -> dx (N, C, H, W); see reference.winograd_conv_input_grad."""
+    return _grads(None, g, u, H, W, padding, True, False)[0]
+
+
+def winograd_conv_weight_grad(x, g, padding):
+    """-> dU (16, C_out, C), the weight gradient before winograd_weight_adjoint; see
+    reference.winograd_conv_weight_grad.  Each task sums its blocks; the tasks' sums
+    are added in float64."""
+    x = _float_array(x)
+    u = np.empty((16, g.shape[1], x.shape[1]), dtype=x.dtype)        # only its shape is used
+    return _grads(x, g, u, x.shape[2], x.shape[3], padding, False, True)[1]
+
+
+def winograd_conv_grads(x, g, u, padding):
+    """(dx, dU) in one pass (the transform of g shared); see reference.winograd_conv_grads."""
+    return _grads(x, g, u, x.shape[2], x.shape[3], padding, True, True)
 
 
 # ------------------------------------------------------------- softmax and cross-entropy

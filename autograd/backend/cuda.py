@@ -2596,6 +2596,38 @@ def winograd_out_adjoint(g, Ho, Wo):
                             empty((16, co, N * th * (tw + 1)), g.dtype), co, Ho, Wo, th, tw)
 
 
+# The whole convolution and its gradients: the transforms above with the batched matmul
+# (as reference.py composes them; on a GPU the batch is one block).
+
+def winograd_conv(x, u, padding):
+    """y = winograd_out(U @ winograd_in(x)): (N, C, H, W), u = winograd_weight(w) ->
+    (N, C_out, Ho*Wo)."""
+    N, _, H, W = x.shape
+    return winograd_out(matmul(u, winograd_in(x, padding)), N, H + 2 * padding - 2,
+                        W + 2 * padding - 2)
+
+
+def winograd_conv_input_grad(g, u, H, W, padding):
+    """dx = winograd_in_adjoint(U^T @ winograd_out_adjoint(g)): (N, C_out, Ho*Wo) ->
+    (N, C, H, W)."""
+    dm = winograd_out_adjoint(g, H + 2 * padding - 2, W + 2 * padding - 2)
+    return winograd_in_adjoint(matmul(u.mT, dm), g.shape[0], H, W, padding)
+
+
+def winograd_conv_weight_grad(x, g, padding):
+    """dU = winograd_out_adjoint(g) @ winograd_in(x)^T, (16, C_out, C); the weight
+    gradient is winograd_weight_adjoint(dU)."""
+    H, W = x.shape[2], x.shape[3]
+    dm = winograd_out_adjoint(g, H + 2 * padding - 2, W + 2 * padding - 2)
+    return matmul(dm, winograd_in(x, padding).mT)
+
+
+def winograd_conv_grads(x, g, u, padding):
+    """(dx, dU): both gradients of winograd_conv."""
+    return (winograd_conv_input_grad(g, u, x.shape[2], x.shape[3], padding),
+            winograd_conv_weight_grad(x, g, padding))
+
+
 def _flat(a):
     """The device buffer of a C-contiguous array, starting at its first element. It may
     run past the array's end (pool blocks are rounded up): kernels take sizes as

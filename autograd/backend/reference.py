@@ -242,6 +242,39 @@ def winograd_out_adjoint(g, Ho, Wo):
     return _to_tiles(_sandwich(WINOGRAD_AT.T, t, WINOGRAD_AT), N, th, tw)
 
 
+# The whole convolution and its gradients, composed of the transforms above: what the
+# engine calls (ops.py).  cpu.py fuses each into one parallel pass over blocks of
+# examples; the results are the same up to rounding.
+
+def winograd_conv(x, u, padding):
+    """y = winograd_out(U @ winograd_in(x)): (N, C, H, W), u = winograd_weight(w) ->
+    (N, C_out, Ho*Wo)."""
+    N, _, H, W = x.shape
+    return winograd_out(np.matmul(u, winograd_in(x, padding)), N, H + 2 * padding - 2,
+                        W + 2 * padding - 2)
+
+
+def winograd_conv_input_grad(g, u, H, W, padding):
+    """dx = winograd_in_adjoint(U^T @ winograd_out_adjoint(g)): (N, C_out, Ho*Wo) ->
+    (N, C, H, W)."""
+    dm = winograd_out_adjoint(g, H + 2 * padding - 2, W + 2 * padding - 2)
+    return winograd_in_adjoint(np.matmul(u.mT, dm), g.shape[0], H, W, padding)
+
+
+def winograd_conv_weight_grad(x, g, padding):
+    """dU = winograd_out_adjoint(g) @ winograd_in(x)^T, (16, C_out, C); the weight
+    gradient is winograd_weight_adjoint(dU)."""
+    H, W = x.shape[2], x.shape[3]
+    dm = winograd_out_adjoint(g, H + 2 * padding - 2, W + 2 * padding - 2)
+    return np.matmul(dm, winograd_in(x, padding).mT)
+
+
+def winograd_conv_grads(x, g, u, padding):
+    """(dx, dU): both gradients of winograd_conv."""
+    return (winograd_conv_input_grad(g, u, x.shape[2], x.shape[3], padding),
+            winograd_conv_weight_grad(x, g, padding))
+
+
 # ------------------------------------------------------------- softmax and cross-entropy
 # -log softmax(z)_t = logsumexp(z) - z_t.  Shifting by max(z) before exp keeps every
 # exponent <= 0, so nothing overflows; the shift cancels exactly in the math.

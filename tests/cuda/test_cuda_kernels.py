@@ -78,6 +78,19 @@ def test_winograd_transforms(K, rng, dtype, H, W, padding):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_winograd_convolution(K, rng, dtype):
+    N, C, Co, H, W, padding = 2, 2, 3, 3, 4, 1
+    x, u = randn(rng, (N, C, H, W), dtype), randn(rng, (16, Co, C), dtype)
+    g = randn(rng, (N, Co, H * W), dtype)
+    check(K.winograd_conv(x, u, padding), R.winograd_conv(x, u, padding))
+    dx, du = K.winograd_conv_grads(x, g, u, padding)
+    check(dx, R.winograd_conv_input_grad(g, u, H, W, padding))
+    check(du, R.winograd_conv_weight_grad(x, g, padding))
+    check(K.winograd_conv_input_grad(g, u, H, W, padding), dx)
+    check(K.winograd_conv_weight_grad(x, g, padding), du)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("N,V,scale", [(3, 1, 1.0), (1, 7, 1.0), (5, 13, 30.0)])
 def test_xent_forward_and_backward(K, rng, dtype, N, V, scale):
     logits = randn(rng, (N, V), dtype, scale)

@@ -103,6 +103,26 @@ def test_winograd_tasks_split_planes_unevenly(rng, monkeypatch):
           np.float64)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("N,C,Co", [(1, 1, 1), (7, 3, 5), (3, 6, 9)])
+@pytest.mark.parametrize("block_bytes", (1, 2**20))
+def test_winograd_fused_convolution(rng, monkeypatch, dtype, N, C, Co, block_bytes):
+    """cpu.py's one-pass convolution and gradients against the reference's composition
+    of the transforms: register blocks with and without remainders (C, C_out = 1, 3, 5,
+    6, 9), blocks of one example or the whole batch, more tasks than blocks."""
+    monkeypatch.setattr(K, "_WINOGRAD_BLOCK_BYTES", block_bytes)
+    H, W, padding = 7, 6, 1
+    x = randn(rng, (N, C, H, W), dtype)
+    u = randn(rng, (16, Co, C), dtype)
+    g = randn(rng, (N, Co, H * W), dtype)
+    check(K.winograd_conv(x, u, padding), R.winograd_conv(x, u, padding), dtype, loose=5)
+    dx, du = K.winograd_conv_grads(x, g, u, padding)
+    check(dx, R.winograd_conv_input_grad(g, u, H, W, padding), dtype, loose=5)
+    check(du, R.winograd_conv_weight_grad(x, g, padding), dtype, loose=5)
+    check(K.winograd_conv_input_grad(g, u, H, W, padding), dx, dtype)
+    check(K.winograd_conv_weight_grad(x, g, padding), du, dtype)
+
+
 def test_im2col_accepts_non_contiguous_input(rng):
     x = randn(rng, (3, 2, 7, 5), np.float64).transpose(1, 0, 3, 2)
     check(K.im2col2d(x, 3, 3, 1, 1), R.im2col2d(x, 3, 3, 1, 1), np.float64)
