@@ -18,6 +18,16 @@ import os
 # loaded later in this process (e.g. PyTorch's) sees it too.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+# OpenBLAS's own threads, in turn, spin (yielding) for about 2^28 cycles after each
+# product before they sleep: long enough to hold the second core while the next Numba
+# kernel wants it.  2^12 cycles (a microsecond) lets them sleep at once.  Measured on the
+# idle 2-core machine: the 3x3 conv2d layer of benchmarks/kernels.py after a matrix
+# product 26.8 -> 10.9 ms, `scratch-gen tour --quick` 39.0 -> 33.8 s wall (51.6 -> 34.7 s
+# CPU); the price, a wake-up per product: the MLP step of benchmarks/engine.py 0.33 ->
+# 0.92 ms (PyTorch: 2.5 ms).  Read when NumPy loads OpenBLAS, so it only takes effect if
+# this package is imported before NumPy; an explicit value from the user wins.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "12")
+
 from .tensor import (Tensor, detect_anomaly, enable_grad, grad, is_grad_enabled,  # noqa: F401
                      no_grad)
 from .gradcheck import gradcheck  # noqa: F401

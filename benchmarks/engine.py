@@ -23,10 +23,11 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-
 _START_ENV = dict(os.environ)       # before any backend import can change it
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import autograd  # noqa: E402,F401  (before NumPy: its thread settings, autograd/__init__.py)
+import numpy as np  # noqa: E402
 
 from autograd import Tensor  # noqa: E402
 import autograd.functional as F  # noqa: E402

@@ -39,15 +39,17 @@ import tempfile
 import time
 import tracemalloc
 
-import numpy as np
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-# The environment as the user gave it (autograd.backend.cpu sets a default on import).
+# The environment as the user gave it (importing autograd sets defaults).
 USER_OMP_WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY")
 
+# autograd before NumPy: its thread settings (OMP_WAIT_POLICY, OPENBLAS_THREAD_TIMEOUT)
+# must be in the environment when NumPy loads OpenBLAS, as in `scratch-gen`.
+import autograd  # noqa: E402
+import numpy as np  # noqa: E402
 from autograd.backend import cpu as K          # noqa: E402
 from autograd.backend import reference as R    # noqa: E402
 
@@ -230,13 +232,8 @@ def bench_conv(quick):
     out["numpy_matmul_1024_f32_gflops"] = round(2 * 1024**3 / t / 1e9, 2)
     log(f"np.matmul 1024^2 f32: {out['numpy_matmul_1024_f32_gflops']} GFLOP/s")
 
-    try:
-        import autograd
-        import autograd.functional as F
-        from autograd.backend import use_kernels
-    except ImportError as e:                      # the engine is not there yet
-        out["engine"] = f"unavailable: {e}"
-        F = None
+    import autograd.functional as F
+    from autograd.backend import use_kernels
     torch_runs = torch_subprocesses(quick)
     out["torch"] = torch_runs or "not importable"
     for name, (xs, ws, kw, fwd_flops) in conv_shapes(quick).items():
@@ -253,20 +250,17 @@ def bench_conv(quick):
             y = getattr(F, conv)(xt, wt, **kw, **options)
             y.backward(np.ones(y.shape, np.float32))
 
-        fns = {}
-        if F is not None:
-            fns["engine_numba"] = lambda: engine_step("numba")
-            fns["engine_numpy"] = lambda: engine_step("numpy")
-            if conv == "conv2d":
-                # The same layer by im2col and BLAS (what a 3x3 conv2d ran before
-                # Winograd's algorithm): the gain of the algorithm, measured.
-                fns["engine_numba_im2col"] = lambda: engine_step("numba", winograd=False)
+        fns = {"engine_numba": lambda: engine_step("numba"),
+               "engine_numpy": lambda: engine_step("numpy")}
+        if conv == "conv2d":
+            # The same layer by im2col and BLAS (what a 3x3 conv2d ran before Winograd's
+            # algorithm): the gain of the algorithm, measured.
+            fns["engine_numba_im2col"] = lambda: engine_step("numba", winograd=False)
         times = interleaved_times(list(fns.values()), repeats)
         for key, t in zip(fns, times):
             entry[f"{key}_gflops"] = round(3 * fwd_flops / t["median"] / 1e9, 2)
             entry[f"{key}_gflop_per_cpu_s"] = round(3 * fwd_flops / t["cpu"] / 1e9, 2)
-        if F is not None:
-            use_kernels("numba")
+        use_kernels("numba")
         for policy, run in (torch_runs or {}).items():
             entry[f"torch_{policy}_gflops"] = run[name]
             entry[f"torch_{policy}_gflop_per_cpu_s"] = run[name + "_per_cpu_s"]
@@ -445,7 +439,7 @@ def main():
                           "load_average_start": [round(v, 2) for v in os.getloadavg()],
                           "env": {k: os.environ.get(k) for k in
                                   ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                                   "NUMBA_NUM_THREADS")},
+                                   "NUMBA_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT")},
                           "omp_wait_policy_given": USER_OMP_WAIT_POLICY},
               "quick": args.quick}
     compile_all()                       # warm-up: every kernel compiled before timing

@@ -902,9 +902,10 @@ def winograd_out_adjoint(g, Ho, Wo):
 
 
 # Examples per block of the fused kernels: a block's tile arrays (V and M, or dM and dV)
-# take about this many bytes, so that they stay in the core's own cache between a
-# transform and its products.
-_WINOGRAD_BLOCK_BYTES = 2**20
+# take about this many bytes, so that they stay in the core's own cache (1 MB of L2 here)
+# between a transform and its products.  benchmarks/kernels.py's layer (645 kB of tiles
+# per example), 1 thread: 1 example per block 22-24 ms, 2: 21, 3: 22-23, 6: 27, 13: 32-38.
+_WINOGRAD_BLOCK_BYTES = 3 * 2**19
 
 
 def _winograd_setup(N, c_in, c_out, Ho, Wo, itemsize):
