@@ -13,7 +13,10 @@ Rules every kernel here follows (DESIGN.md, 'Numba rules'):
     kernel parallel over (n, c) planes owns its planes, a reduction gives each row or
     chunk its own partial result, and partials are combined after the loop;
   * matrix products stay on BLAS (``np.matmul``) outside Numba; Numba does the loops
-    NumPy would run with big temporaries or in Python.
+    NumPy would run with big temporaries or in Python.  One exception, measured: the
+    small per-tile products of Winograd's convolution run inside its one parallel pass
+    (see 'Winograd' below: a BLAS call between Numba launches kept 2 threads no faster
+    than 1).
 Partial sums of floats are accumulated in float64 whatever the array dtype, so float32
 results stay close to the reference's.
 """
