@@ -797,6 +797,15 @@ def _products(u, src, dst):
               dst[p].reshape(dst.shape[1], dst.shape[2] * dst.shape[3]))
 
 
+@njit(cache=True)
+def _block(buf, channels, N, nb, blk, T):
+    """First example n0 and size k of block blk, and its tile array (16, channels, k, T)
+    carved from the front of a task's flat buffer (contiguous, so products vectorize)."""
+    n0 = blk * nb
+    k = min(N, n0 + nb) - n0
+    return n0, k, buf[:16 * channels * k * T].reshape(16, channels, k, T)
+
+
 @njit(parallel=True, cache=True)
 def _winograd_conv(x, u, padding, th, tw, nb, ntasks, y):
     N, C, co, T = x.shape[0], x.shape[1], u.shape[1], th * (tw + 1)
@@ -807,10 +816,8 @@ def _winograd_conv(x, u, padding, th, tw, nb, ntasks, y):
         vbuf = np.empty(16 * C * nb * T, dtype=x.dtype)
         mbuf = np.empty(16 * co * nb * T, dtype=x.dtype)
         for blk in range(task * per, min(blocks, (task + 1) * per)):
-            n0 = blk * nb
-            k = min(N, n0 + nb) - n0
-            v = vbuf[:16 * C * k * T].reshape(16, C, k, T)
-            m = mbuf[:16 * co * k * T].reshape(16, co, k, T)
+            n0, k, v = _block(vbuf, C, N, nb, blk, T)
+            _, _, m = _block(mbuf, co, N, nb, blk, T)
             _tiles_in(x, n0, k, padding, th, tw, q, e, v)
             _products(u, v, m)
             for j in range(k):
@@ -830,10 +837,8 @@ def _winograd_conv_grads(x, g, ut, padding, th, tw, nb, ntasks, want_dx, want_du
         mbuf = np.empty(16 * co * nb * T, dtype=g.dtype)
         vbuf = np.empty(16 * C * nb * T, dtype=g.dtype)
         for blk in range(task * per, min(blocks, (task + 1) * per)):
-            n0 = blk * nb
-            k = min(N, n0 + nb) - n0
-            dm = mbuf[:16 * co * k * T].reshape(16, co, k, T)
-            v = vbuf[:16 * C * k * T].reshape(16, C, k, T)
+            n0, k, dm = _block(mbuf, co, N, nb, blk, T)
+            _, _, v = _block(vbuf, C, N, nb, blk, T)
             _tiles_out_adjoint(g, n0, k, th, tw, q, h, dm)
             if want_dx:                          # dV = U^T dM, back onto the patches
                 _products(ut, dm, v)

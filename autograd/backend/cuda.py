@@ -2393,17 +2393,21 @@ def _wg_times(c, val):
     return t
 
 
+@cuda.jit(device=True, cache=True)
+def _wg_entry(i, channels, th, tw, n_total):
+    """Entry i of a tile array (16, channels, N*th*(tw+1)): (p, channel, n, ti, tj)."""
+    T = th * (tw + 1)
+    N = n_total // (16 * channels * T)
+    u = i % T
+    return (i // (T * N * channels), (i // (T * N)) % channels, (i // T) % N,
+            u // (tw + 1), u % (tw + 1))
+
+
 @cuda.jit(cache=True)
 def _k_winograd_in(x, C, H, W, padding, th, tw, v, zero, n_total):
     i = cuda.grid(1)
     while i < n_total:
-        T = th * (tw + 1)
-        N = n_total // (16 * C * T)
-        u = i % T
-        n = (i // T) % N
-        c = (i // (T * N)) % C
-        p = i // (T * N * C)
-        ti, tj = u // (tw + 1), u % (tw + 1)
+        p, c, n, ti, tj = _wg_entry(i, C, th, tw, n_total)
         acc = zero
         if tj < tw:                                   # (the spare tile stays 0)
             for r in range(4):
@@ -2477,13 +2481,7 @@ def _k_winograd_out(m, Co, Ho, Wo, th, tw, y, zero, n_total):
 def _k_winograd_out_adjoint(g, Co, Ho, Wo, th, tw, dm, zero, n_total):
     i = cuda.grid(1)
     while i < n_total:
-        T = th * (tw + 1)
-        N = n_total // (16 * Co * T)
-        u = i % T
-        n = (i // T) % N
-        k = (i // (T * N)) % Co
-        p = i // (T * N * Co)
-        ti, tj = u // (tw + 1), u % (tw + 1)
+        p, k, n, ti, tj = _wg_entry(i, Co, th, tw, n_total)
         acc = zero
         if tj < tw:                                   # (the spare tile stays 0)
             for r in range(2):
